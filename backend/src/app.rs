@@ -1,0 +1,166 @@
+//! Building and running the server: connect, migrate, self-test, bind, serve, shut down.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::password::PasswordHasher;
+use crate::auth::refresh_token::RefreshTokens;
+use crate::auth::revocation::{self, RevokedSessions};
+use crate::auth::throttle;
+use crate::clock::{Clock, secs};
+use crate::config::Config;
+use crate::http::cookies::CookiePolicy;
+use crate::state::AppState;
+use crate::store::Store;
+
+/// How often expired sessions and old login failures are deleted.
+const CLEANUP_INTERVAL: Duration = Duration::from_secs(600);
+/// Revoked and expired sessions are kept this long for the sessions history.
+const SESSION_RETENTION_SECS: i64 = 30 * 24 * 3600;
+
+/// A server that is bound and ready to run.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects to the database, runs migrations, checks the signing key, loads the
+    /// revoked sessions and binds the listener.
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let store = Store::connect(config.database_url.expose_secret())
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot open the database {}",
+                    config.database_url_for_logs()
+                )
+            })?;
+        store.migrate().await.context("cannot apply migrations")?;
+
+        let secret = config.jwt_secret.expose_secret();
+        let jwt = JwtKeys::new(secret);
+        jwt.self_test(clock.now())?;
+        let refresh_tokens = RefreshTokens::new(secret);
+        let hasher = PasswordHasher::new(config.hash_workers, config.hash_queue_timeout).await?;
+
+        let revoked = RevokedSessions::default();
+        let access_ttl = secs(config.access_token_ttl);
+        revoked
+            .load(&store, clock.now() - access_ttl, access_ttl)
+            .await
+            .context("cannot load revoked sessions")?;
+
+        let listener = TcpListener::bind(config.bind_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.bind_addr))?;
+        let state = AppState {
+            cookies: CookiePolicy::new(config.cookie_secure),
+            config: Arc::new(config),
+            store,
+            jwt: Arc::new(jwt),
+            refresh_tokens: Arc::new(refresh_tokens),
+            hasher,
+            revoked,
+            clock,
+        };
+        Ok(Self { listener, state })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or(self.state.config.bind_addr)
+    }
+
+    /// The state handlers see.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let addr = self.local_addr();
+        let background = spawn_background_tasks(&self.state);
+        let app = crate::http::router(self.state.clone());
+        tracing::info!(%addr, "listening");
+        let served = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        for task in background {
+            task.abort();
+        }
+        self.state.store.close().await;
+        tracing::info!("stopped");
+        Ok(served?)
+    }
+}
+
+fn spawn_background_tasks(state: &AppState) -> Vec<JoinHandle<()>> {
+    let sync = tokio::spawn(revocation::sync(
+        state.revoked.clone(),
+        state.store.clone(),
+        Arc::clone(&state.clock),
+        secs(state.config.access_token_ttl),
+        state.config.revocation_poll_interval,
+    ));
+    let store = state.store.clone();
+    let clock = Arc::clone(&state.clock);
+    let cleanup = tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(CLEANUP_INTERVAL);
+        loop {
+            ticker.tick().await;
+            let now = clock.now();
+            let failures = store
+                .delete_failures_before(now - throttle::WINDOW_SECS)
+                .await;
+            let sessions = store
+                .delete_sessions_ended_before(now - SESSION_RETENTION_SECS)
+                .await;
+            if let Err(error) = failures.and(sessions) {
+                tracing::warn!(%error, "cleanup failed; will retry");
+            }
+        }
+    });
+    vec![sync, cleanup]
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

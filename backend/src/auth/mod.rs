@@ -1,0 +1,27 @@
+//! Authentication: what a token, a password, a session and a throttle are, and the flows
+//! (register, login, refresh, logout) that combine them over the store.
+
+pub mod accounts;
+pub mod jwt;
+pub mod password;
+pub mod refresh_token;
+pub mod revocation;
+pub mod sessions;
+pub mod throttle;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// `bytes` bytes from the operating system's CSPRNG, base64url-encoded without padding.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    // Without an OS random source nothing here can be secure; there is no way to go on.
+    getrandom::fill(&mut buf).expect("the operating system's random source failed");
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// Constant-time equality for secrets compared against input.
+pub fn secure_eq(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}

@@ -1,0 +1,239 @@
+//! The `backend` command line: `serve` (default), `migrate`, `user …`, `secret generate`.
+
+use std::io::{IsTerminal, Read};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use shared::Role;
+use shared::validation::canonical_email;
+use tracing_subscriber::EnvFilter;
+
+use crate::app::{Application, shutdown_signal};
+use crate::auth::{accounts, password, random_token};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, ServeArgs};
+use crate::store::{InsertError, NewUser, Store};
+
+/// JWT authentication server for browser apps.
+#[derive(Parser)]
+#[command(
+    name = "backend",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// `serve` flags, accepted without the subcommand too.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// Subcommands.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve the API and the built SPA.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage secrets.
+    #[command(subcommand)]
+    Secret(SecretCommand),
+}
+
+/// The database to work on.
+#[derive(Args)]
+pub struct DatabaseArgs {
+    /// `sqlite://…` or `postgres://…`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/app.db",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+}
+
+/// `backend user …`.
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a user (the password is prompted for, or read from stdin).
+    Create {
+        /// Email of the new user.
+        #[arg(long)]
+        email: String,
+        /// Make the user an admin.
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from stdin (one trailing newline is removed).
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Change a user's role; it applies at their next refresh at the latest.
+    SetRole {
+        /// Email of the user.
+        #[arg(long)]
+        email: String,
+        /// `admin` or `user`.
+        #[arg(long)]
+        role: Role,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Disable an account and revoke all of its sessions.
+    Disable {
+        /// Email of the user.
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+/// `backend secret …`.
+#[derive(Subcommand)]
+pub enum SecretCommand {
+    /// Print a new random secret for JWT_SECRET (only the secret, on stdout).
+    Generate,
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(db) => {
+            init_tracing("warn")?;
+            open(&db).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::User(command) => {
+            init_tracing("warn")?;
+            user(command).await
+        }
+        Command::Secret(SecretCommand::Generate) => {
+            println!("{}", random_token(48));
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    init_tracing(&args.rust_log)?;
+    let config = Config::from_args(args)?;
+    tracing::info!(
+        env = ?config.app_env,
+        database = %config.database_url_for_logs(),
+        cookie_secure = config.cookie_secure,
+        access_token_ttl = ?config.access_token_ttl,
+        refresh_token_ttl = ?config.refresh_token_ttl,
+        static_dir = %config.static_dir.display(),
+        "starting"
+    );
+    let app = Application::build(config, Arc::new(SystemClock)).await?;
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+async fn open(db: &DatabaseArgs) -> anyhow::Result<Store> {
+    let store = Store::connect(&db.database_url)
+        .await
+        .context("cannot open the database")?;
+    store.migrate().await.context("cannot apply migrations")?;
+    Ok(store)
+}
+
+async fn user(command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Create {
+            email,
+            admin,
+            password_stdin,
+            db,
+        } => {
+            let raw = if password_stdin {
+                read_password_from_stdin()?
+            } else {
+                rpassword::prompt_password("Password: ").context("cannot read the password")?
+            };
+            let (email, password) = accounts::validate_new_account(&email, &raw)
+                .map_err(|code| anyhow::anyhow!("{} ({code})", code.message()))?;
+            let store = open(&db).await?;
+            let hash =
+                tokio::task::spawn_blocking(move || password::hash_blocking(&password)).await??;
+            let role = if admin { Role::Admin } else { Role::User };
+            let user = NewUser {
+                email: &email,
+                password_hash: &hash,
+                role: role.as_str(),
+                now: SystemClock.now(),
+            };
+            match store.insert_user(user).await {
+                Ok(user) => println!(
+                    "created {} user {} ({})",
+                    role.as_str(),
+                    user.email,
+                    user.id
+                ),
+                Err(InsertError::Conflict) => bail!("a user with email {email} already exists"),
+                Err(InsertError::Db(error)) => return Err(error.into()),
+            }
+        }
+        UserCommand::SetRole { email, role, db } => {
+            let email = canonical(&email)?;
+            if !open(&db).await?.set_role(&email, role.as_str()).await? {
+                bail!("no user with email {email}");
+            }
+            println!("{email} is now {}", role.as_str());
+        }
+        UserCommand::Disable { email, db } => {
+            let email = canonical(&email)?;
+            if open(&db)
+                .await?
+                .disable_user(&email, SystemClock.now())
+                .await?
+                .is_none()
+            {
+                bail!("no user with email {email}");
+            }
+            println!("disabled {email} and revoked its sessions");
+        }
+    }
+    Ok(())
+}
+
+fn canonical(email: &str) -> anyhow::Result<String> {
+    canonical_email(email).map_err(|_| anyhow::anyhow!("{email:?} is not a valid email address"))
+}
+
+fn read_password_from_stdin() -> anyhow::Result<String> {
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("cannot read the password from stdin")?;
+    if input.ends_with('\n') {
+        input.pop();
+        if input.ends_with('\r') {
+            input.pop();
+        }
+    }
+    Ok(input)
+}
+
+fn init_tracing(filter: &str) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_new(filter)
+        .with_context(|| format!("RUST_LOG {filter:?} is not a valid filter"))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("cannot start logging: {e}"))
+}

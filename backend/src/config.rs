@@ -1,0 +1,329 @@
+//! Configuration: environment variables and `backend serve` flags, validated once at start.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::builder::BoolishValueParser;
+use ipnet::IpNet;
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+
+use crate::auth::random_token;
+
+/// Where the development secret is kept when none is configured.
+pub const DEV_SECRET_FILE: &str = "data/jwt-secret";
+/// Fewest bytes a signing secret may have.
+pub const MIN_SECRET_BYTES: usize = 32;
+/// Fewest distinct bytes a signing secret may have (refuses `aaaa…`).
+const MIN_DISTINCT_SECRET_BYTES: usize = 8;
+
+/// `development` or `production`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AppEnv {
+    /// Local work: a generated secret, plain-HTTP cookies, the trunk dev server allowed.
+    Development,
+    /// Missing or weak secrets are fatal; cookies are `Secure`.
+    Production,
+}
+
+/// Flags and environment variables of `backend serve` (see the README's table).
+#[derive(Clone, clap::Args)]
+pub struct ServeArgs {
+    /// `development` or `production`.
+    #[arg(long, env = "APP_ENV", value_enum, default_value = "development")]
+    pub app_env: AppEnv,
+    /// Listen address; port 0 picks a free port.
+    #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:3000")]
+    pub bind_addr: String,
+    /// `sqlite://…` or `postgres://…`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/app.db",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+    /// HS256 signing secret (at least 32 bytes).
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// File holding the signing secret.
+    #[arg(long, env = "JWT_SECRET_FILE")]
+    pub jwt_secret_file: Option<PathBuf>,
+    /// Access token lifetime (`2s`, `15m`, `1h`).
+    #[arg(long, env = "ACCESS_TOKEN_TTL", default_value = "15m", value_parser = humantime::parse_duration)]
+    pub access_token_ttl: Duration,
+    /// Absolute lifetime of a session's refresh chain.
+    #[arg(long, env = "REFRESH_TOKEN_TTL", default_value = "7d", value_parser = humantime::parse_duration)]
+    pub refresh_token_ttl: Duration,
+    /// How long the refresh token just rotated away may still be replayed harmlessly.
+    #[arg(long, env = "REFRESH_REUSE_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub refresh_reuse_grace: Duration,
+    /// `Secure` cookies with the `__Secure-` prefix (default: true in production).
+    #[arg(long, env = "COOKIE_SECURE", value_parser = BoolishValueParser::new())]
+    pub cookie_secure: Option<bool>,
+    /// Further origins allowed to send state-changing requests, comma-separated.
+    #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Option<Vec<String>>,
+    /// Folder of the built SPA.
+    #[arg(long, env = "STATIC_DIR", default_value = "dist")]
+    pub static_dir: PathBuf,
+    /// Addresses or CIDR ranges of proxies whose `X-Forwarded-For` is believed.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+    /// Tracing filter.
+    #[arg(long, env = "RUST_LOG", default_value = "info")]
+    pub rust_log: String,
+}
+
+/// Validated configuration of a running server.
+pub struct Config {
+    /// Development or production.
+    pub app_env: AppEnv,
+    /// Where to listen.
+    pub bind_addr: SocketAddr,
+    /// Database URL (may hold a password: never logged whole).
+    pub database_url: SecretString,
+    /// The HS256 key.
+    pub jwt_secret: SecretBox<Vec<u8>>,
+    /// Access token lifetime.
+    pub access_token_ttl: Duration,
+    /// Absolute session lifetime.
+    pub refresh_token_ttl: Duration,
+    /// Grace window for replaying a just-rotated refresh token.
+    pub refresh_reuse_grace: Duration,
+    /// `Secure` cookies with the `__Secure-` prefix.
+    pub cookie_secure: bool,
+    /// Origins besides the request's own that may send state-changing requests.
+    pub allowed_origins: Vec<String>,
+    /// Folder of the built SPA.
+    pub static_dir: PathBuf,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Threads that may hash passwords at once.
+    pub hash_workers: usize,
+    /// How long a request waits for a hashing thread before it gets 503 `server_busy`.
+    pub hash_queue_timeout: Duration,
+    /// How often the revoked-session set is refreshed from the database.
+    pub revocation_poll_interval: Duration,
+}
+
+impl Config {
+    /// Validates the flags, loading (or, in development, creating) the secret.
+    pub fn from_args(args: ServeArgs) -> anyhow::Result<Self> {
+        let production = args.app_env == AppEnv::Production;
+        let secret = load_secret(&args, production)?;
+        let access_token_ttl = positive(args.access_token_ttl, "ACCESS_TOKEN_TTL")?;
+        let refresh_token_ttl = positive(args.refresh_token_ttl, "REFRESH_TOKEN_TTL")?;
+        if refresh_token_ttl <= access_token_ttl {
+            bail!("REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL");
+        }
+        let allowed_origins = match args.allowed_origins {
+            Some(list) => list
+                .iter()
+                .map(|o| o.trim())
+                .filter(|o| !o.is_empty())
+                .map(normalize_origin)
+                .collect::<anyhow::Result<_>>()?,
+            None if production => Vec::new(),
+            None => vec![
+                "http://localhost:8080".into(),
+                "http://127.0.0.1:8080".into(),
+            ],
+        };
+        let trusted_proxies = args
+            .trusted_proxies
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+            .map(parse_proxy)
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Self {
+            app_env: args.app_env,
+            bind_addr: parse_bind_addr(&args.bind_addr)?,
+            database_url: args.database_url.into(),
+            jwt_secret: SecretBox::new(Box::new(secret)),
+            access_token_ttl,
+            refresh_token_ttl,
+            refresh_reuse_grace: args.refresh_reuse_grace,
+            cookie_secure: args.cookie_secure.unwrap_or(production),
+            allowed_origins,
+            static_dir: args.static_dir,
+            trusted_proxies,
+            hash_workers: std::thread::available_parallelism().map_or(2, usize::from),
+            hash_queue_timeout: Duration::from_secs(5),
+            revocation_poll_interval: Duration::from_millis(500),
+        })
+    }
+
+    /// The database URL with any password masked, for logs.
+    pub fn database_url_for_logs(&self) -> String {
+        redact_url_password(self.database_url.expose_secret())
+    }
+}
+
+fn positive(duration: Duration, name: &str) -> anyhow::Result<Duration> {
+    if duration.is_zero() {
+        bail!("{name} must be greater than zero");
+    }
+    Ok(duration)
+}
+
+/// `host:port`, or `:port` for the loopback address.
+fn parse_bind_addr(value: &str) -> anyhow::Result<SocketAddr> {
+    let full = if value.starts_with(':') {
+        format!("127.0.0.1{value}")
+    } else {
+        value.to_owned()
+    };
+    full.parse()
+        .with_context(|| format!("BIND_ADDR {value:?} is not an address like 127.0.0.1:3000"))
+}
+
+fn parse_proxy(value: &str) -> anyhow::Result<IpNet> {
+    value
+        .parse::<IpNet>()
+        .or_else(|_| value.parse::<std::net::IpAddr>().map(IpNet::from))
+        .with_context(|| {
+            format!("TRUSTED_PROXIES entry {value:?} is not an IP address or CIDR range")
+        })
+}
+
+/// `scheme://host[:port]`, lower-cased, without a trailing slash.
+fn normalize_origin(value: &str) -> anyhow::Result<String> {
+    let origin = value.trim_end_matches('/').to_ascii_lowercase();
+    let rest = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains('/') => Ok(origin),
+        _ => bail!("ALLOWED_ORIGINS entry {value:?} is not an origin like https://app.example.com"),
+    }
+}
+
+fn load_secret(args: &ServeArgs, production: bool) -> anyhow::Result<Vec<u8>> {
+    let secret = match (&args.jwt_secret, &args.jwt_secret_file) {
+        (Some(_), Some(_)) => bail!("set only one of JWT_SECRET and JWT_SECRET_FILE"),
+        (Some(value), None) => value.clone().into_bytes(),
+        (None, Some(path)) => read_secret_file(path)?,
+        (None, None) if production => {
+            bail!("JWT_SECRET or JWT_SECRET_FILE is required when APP_ENV=production")
+        }
+        (None, None) => development_secret(Path::new(DEV_SECRET_FILE))?,
+    };
+    check_secret_strength(&secret)?;
+    Ok(secret)
+}
+
+/// Refuses secrets too short or too uniform to be random. The message never holds the value.
+pub fn check_secret_strength(secret: &[u8]) -> anyhow::Result<()> {
+    if secret.len() < MIN_SECRET_BYTES {
+        bail!(
+            "the JWT secret is too short: it needs at least {MIN_SECRET_BYTES} bytes (`backend secret generate` makes one)"
+        );
+    }
+    let distinct = secret
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if distinct < MIN_DISTINCT_SECRET_BYTES {
+        bail!(
+            "the JWT secret is too weak: use a random value (`backend secret generate` makes one)"
+        );
+    }
+    Ok(())
+}
+
+fn read_secret_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = fs::read(path)
+        .with_context(|| format!("cannot read JWT_SECRET_FILE {}", path.display()))?;
+    while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        bytes.pop();
+    }
+    Ok(bytes)
+}
+
+/// Reads the development secret, creating it (mode 0600) on first use.
+fn development_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if path.exists() {
+        return read_secret_file(path);
+    }
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let secret = random_token(48);
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(secret.as_bytes())?;
+    tracing::info!(path = %path.display(), "created a development JWT secret");
+    Ok(secret.into_bytes())
+}
+
+fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bind_addr_accepts_a_bare_port() {
+        assert_eq!(parse_bind_addr(":0").unwrap().to_string(), "127.0.0.1:0");
+        assert!(parse_bind_addr("nonsense").is_err());
+    }
+
+    #[test]
+    fn weak_secrets_are_refused_without_echoing_them() {
+        let short = "short-secret-value";
+        let message = check_secret_strength(short.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(!message.contains(short));
+        let uniform = "a".repeat(64);
+        let message = check_secret_strength(uniform.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(!message.contains(&uniform));
+        assert!(check_secret_strength(random_token(32).as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn origins_are_normalised_and_paths_refused() {
+        assert_eq!(
+            normalize_origin("HTTPS://App.Example.com/").unwrap(),
+            "https://app.example.com"
+        );
+        assert!(normalize_origin("https://app.example.com/path").is_err());
+        assert!(normalize_origin("app.example.com").is_err());
+    }
+
+    #[test]
+    fn database_passwords_are_masked_in_logs() {
+        assert_eq!(
+            redact_url_password("postgres://app:hunter2@db:5432/app"),
+            "postgres://app:***@db:5432/app"
+        );
+        assert_eq!(
+            redact_url_password("sqlite://data/app.db"),
+            "sqlite://data/app.db"
+        );
+    }
+}

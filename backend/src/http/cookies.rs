@@ -1,0 +1,80 @@
+//! The three session cookies: names, attributes, setting and clearing.
+
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use time::Duration;
+
+use crate::auth::random_token;
+use crate::auth::sessions::IssuedTokens;
+
+/// The access token (JWT), sent to every `/api` path.
+pub const ACCESS: &str = "access_token";
+/// The refresh token, sent only to `/api/auth` paths.
+pub const REFRESH: &str = "refresh_token";
+/// The CSRF token, readable by the SPA, echoed in `X-CSRF-Token`.
+pub const CSRF: &str = "csrf_token";
+
+/// Cookie names and attributes for this deployment.
+#[derive(Debug, Clone, Copy)]
+pub struct CookiePolicy {
+    secure: bool,
+}
+
+impl CookiePolicy {
+    /// With `secure`, cookies are `Secure` and named with the `__Secure-` prefix.
+    pub fn new(secure: bool) -> Self {
+        Self { secure }
+    }
+
+    /// The on-the-wire name of a cookie.
+    pub fn name(&self, base: &'static str) -> String {
+        if self.secure {
+            format!("__Secure-{base}")
+        } else {
+            base.to_owned()
+        }
+    }
+
+    /// The value of one of our cookies in the request.
+    pub fn get(&self, jar: &CookieJar, base: &'static str) -> Option<String> {
+        jar.get(&self.name(base)).map(|c| c.value().to_owned())
+    }
+
+    /// Sets the access, refresh and CSRF cookies for freshly issued tokens. The CSRF token
+    /// already in the jar is kept (so a refresh does not break requests in flight).
+    pub fn set_session(&self, jar: CookieJar, issued: &IssuedTokens) -> CookieJar {
+        let session_left = issued.session.expires_at - issued.now;
+        let csrf = self
+            .get(&jar, CSRF)
+            .filter(|value| crate::auth::refresh_token::is_well_formed(value))
+            .unwrap_or_else(|| random_token(32));
+        jar.add(self.build(
+            ACCESS,
+            issued.access_token.clone(),
+            issued.access_expires_at - issued.now,
+        ))
+        .add(self.build(REFRESH, issued.refresh_token.clone(), session_left))
+        .add(self.build(CSRF, csrf, session_left))
+    }
+
+    /// Clears all three cookies (same name and Path, `Max-Age=0`).
+    pub fn clear(&self, jar: CookieJar) -> CookieJar {
+        [ACCESS, REFRESH, CSRF]
+            .into_iter()
+            .fold(jar, |jar, base| jar.add(self.build(base, String::new(), 0)))
+    }
+
+    fn build(&self, base: &'static str, value: String, max_age_secs: i64) -> Cookie<'static> {
+        let path = match base {
+            ACCESS => "/api",
+            REFRESH => "/api/auth",
+            _ => "/",
+        };
+        Cookie::build((self.name(base), value))
+            .path(path)
+            .http_only(base != CSRF)
+            .same_site(SameSite::Strict)
+            .secure(self.secure)
+            .max_age(Duration::seconds(max_age_secs.max(0)))
+            .build()
+    }
+}

@@ -1,0 +1,185 @@
+//! Extractors: JSON bodies with our error body, the authenticated user, the client.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum_extra::extract::cookie::CookieJar;
+use ipnet::IpNet;
+use serde::de::DeserializeOwned;
+use shared::{Claims, ErrorCode, Role};
+
+use super::cookies;
+use crate::auth::jwt::TokenError;
+use crate::auth::sessions::ClientInfo;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Longest `User-Agent` kept on a session.
+const MAX_USER_AGENT_CHARS: usize = 256;
+
+/// `Json<T>` whose rejections are API errors: 415 without a JSON content type, 400 for
+/// syntax (including too deep nesting), 422 for wrong types and missing or unknown
+/// fields, 413 over the body limit.
+pub struct AppJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(&rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: &JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(ErrorCode::UnsupportedMediaType),
+        JsonRejection::JsonDataError(_) => ApiError::new(ErrorCode::InvalidBody),
+        _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(ErrorCode::PayloadTooLarge)
+        }
+        _ => ApiError::new(ErrorCode::InvalidBody).with_status(StatusCode::BAD_REQUEST),
+    }
+}
+
+/// A request carrying a valid access token of a live session. Verified by signature and
+/// the in-memory revocation set alone: no database read.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    /// User id (`sub`).
+    pub user_id: String,
+    /// Session id (`sid`).
+    pub session_id: String,
+    /// Role when the token was issued.
+    pub role: Role,
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = access_token(&parts.headers, state)?;
+        let claims = verify_access_token(state, &token)?;
+        if state.revoked.contains(&claims.sid) {
+            return Err(ApiError::new(ErrorCode::SessionRevoked));
+        }
+        Ok(Self {
+            user_id: claims.sub,
+            session_id: claims.sid,
+            role: claims.role,
+        })
+    }
+}
+
+/// Verifies an access token's signature and claims at the state's clock.
+pub fn verify_access_token(state: &AppState, token: &str) -> Result<Claims, ApiError> {
+    state
+        .jwt
+        .verify(token, state.clock.now())
+        .map_err(|error| match error {
+            TokenError::Expired => ApiError::new(ErrorCode::TokenExpired),
+            TokenError::Invalid => ApiError::new(ErrorCode::InvalidToken),
+        })
+}
+
+/// The access token from `Authorization: Bearer …`, else from the cookie.
+pub fn access_token(headers: &HeaderMap, state: &AppState) -> Result<String, ApiError> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken))?;
+        return Ok(token.to_owned());
+    }
+    state
+        .cookies
+        .get(&CookieJar::from_headers(headers), cookies::ACCESS)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::new(ErrorCode::MissingToken))
+}
+
+impl FromRequestParts<AppState> for ClientInfo {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        let ip = peer.map_or_else(
+            || "unknown".to_owned(),
+            |peer| client_ip(peer, &parts.headers, &state.config.trusted_proxies).to_string(),
+        );
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect());
+        Ok(Self { ip, user_agent })
+    }
+}
+
+/// The client's address: the peer, unless the peer is a trusted proxy, in which case the
+/// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let hops: Option<Vec<IpAddr>> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|hop| hop.trim().parse().ok())
+        .collect();
+    match hops {
+        Some(hops) => hops
+            .iter()
+            .rev()
+            .find(|ip| !is_trusted(ip))
+            .or(hops.first())
+            .copied()
+            .unwrap_or(peer),
+        None => peer,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(xff: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", xff.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn forwarded_for_is_ignored_from_untrusted_peers() {
+        let peer: IpAddr = "203.0.113.9".parse().unwrap();
+        assert_eq!(client_ip(peer, &headers("198.51.100.1"), &[]), peer);
+    }
+
+    #[test]
+    fn forwarded_for_is_read_right_to_left_past_trusted_proxies() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let peer: IpAddr = "10.0.0.2".parse().unwrap();
+        let got = client_ip(peer, &headers("1.1.1.1, 198.51.100.7, 10.0.0.3"), &trusted);
+        assert_eq!(got, "198.51.100.7".parse::<IpAddr>().unwrap());
+        // A garbled header falls back to the proxy itself rather than a guess.
+        assert_eq!(client_ip(peer, &headers("nonsense"), &trusted), peer);
+    }
+}

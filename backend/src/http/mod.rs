@@ -1,0 +1,88 @@
+//! The HTTP surface: one route table, read top to bottom, and the layers around it.
+
+pub mod auth;
+pub mod cookies;
+pub mod csrf;
+pub mod extract;
+pub mod health;
+pub mod products;
+pub mod sessions;
+pub mod spa;
+pub mod users;
+
+use std::time::Duration;
+
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Router, middleware};
+use shared::ErrorCode;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Longest time a request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The whole application: `/api/*` and the SPA.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .nest("/auth", auth::router())
+        .merge(users::router())
+        .merge(sessions::router())
+        .merge(products::router())
+        .merge(health::router())
+        .fallback(api_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+
+    Router::new()
+        .nest("/api", api)
+        .fallback_service(spa::service(&state.config.static_dir))
+        .layer(
+            ServiceBuilder::new()
+                // Outermost first: never log credentials, trace, turn panics into 500s.
+                .layer(SetSensitiveHeadersLayer::new([
+                    header::AUTHORIZATION,
+                    header::COOKIE,
+                    header::SET_COOKIE,
+                    HeaderName::from_static(csrf::CSRF_HEADER),
+                ]))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(CatchPanicLayer::custom(|_| {
+                    tracing::error!("handler panicked");
+                    ApiError::new(ErrorCode::InternalError).into_response()
+                }))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    REQUEST_TIMEOUT,
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(middleware::from_fn_with_state(state.clone(), csrf::protect)),
+        )
+        .with_state(state)
+}
+
+async fn api_not_found() -> Response {
+    ApiError::new(ErrorCode::NotFound).into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::new(ErrorCode::MethodNotAllowed).into_response()
+}

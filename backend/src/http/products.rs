@@ -1,0 +1,33 @@
+//! `/api/products`: sample protected data.
+
+use axum::routing::get;
+use axum::{Json, Router};
+use shared::Product;
+
+use super::extract::AuthUser;
+use crate::state::AppState;
+
+/// The product routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/products", get(list))
+}
+
+async fn list(_auth: AuthUser) -> Json<Vec<Product>> {
+    let items = [
+        (1, "Mechanical keyboard", 12_900),
+        (2, "Noise-cancelling headphones", 24_900),
+        (3, "USB-C dock", 8_950),
+        (4, "Ergonomic mouse", 5_900),
+        (5, "27-inch monitor", 32_900),
+    ];
+    Json(
+        items
+            .into_iter()
+            .map(|(id, name, price_cents)| Product {
+                id,
+                name: name.to_owned(),
+                price_cents,
+            })
+            .collect(),
+    )
+}

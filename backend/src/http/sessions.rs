@@ -1,0 +1,55 @@
+//! `/api/sessions`: the signed-in user's devices.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use shared::{ErrorCode, SessionInfo};
+
+use super::extract::AuthUser;
+use crate::auth::sessions;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Routes for listing and revoking sessions.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sessions", get(list))
+        .route("/sessions/{id}", delete(revoke))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<Json<Vec<SessionInfo>>, ApiError> {
+    let rows = state
+        .store
+        .active_sessions(&auth.user_id, state.clock.now())
+        .await?;
+    let list = rows
+        .into_iter()
+        .map(|row| SessionInfo {
+            current: row.id == auth.session_id,
+            id: row.id,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            expires_at: row.expires_at,
+            user_agent: row.user_agent,
+            ip: row.ip,
+        })
+        .collect();
+    Ok(Json(list))
+}
+
+/// Another user's session answers 404 like a missing one, so ids cannot be probed.
+async fn revoke(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if sessions::revoke(&state, &id, Some(&auth.user_id)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(ErrorCode::NotFound))
+    }
+}

@@ -1,0 +1,51 @@
+//! `/api/me` and `/api/admin/users`.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use shared::{ErrorCode, MeResponse, Role, UserView};
+
+use super::extract::AuthUser;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::UserRow;
+
+/// Routes for the signed-in user and for admins.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/me", get(me))
+        .route("/admin/users", get(list_users))
+}
+
+async fn me(State(state): State<AppState>, auth: AuthUser) -> Result<Json<MeResponse>, ApiError> {
+    let user = state
+        .store
+        .user_by_id(&auth.user_id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken))?;
+    Ok(Json(MeResponse {
+        user: user_view(&user),
+    }))
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<Json<Vec<UserView>>, ApiError> {
+    if auth.role != Role::Admin {
+        return Err(ApiError::new(ErrorCode::Forbidden));
+    }
+    let users = state.store.list_users().await?;
+    Ok(Json(users.iter().map(user_view).collect()))
+}
+
+/// The public view of a stored user.
+pub fn user_view(user: &UserRow) -> UserView {
+    UserView {
+        id: user.id.clone(),
+        email: user.email.clone(),
+        // The column has a CHECK constraint; anything else would be a corrupt row.
+        role: user.role.parse().unwrap_or(Role::User),
+        created_at: user.created_at,
+    }
+}

@@ -1,0 +1,33 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::password::PasswordHasher;
+use crate::auth::refresh_token::RefreshTokens;
+use crate::auth::revocation::RevokedSessions;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::http::cookies::CookiePolicy;
+use crate::store::Store;
+
+/// Shared state of the server (cheap to clone).
+#[derive(Clone)]
+pub struct AppState {
+    /// Validated configuration.
+    pub config: Arc<Config>,
+    /// The database.
+    pub store: Store,
+    /// Signs and verifies access tokens.
+    pub jwt: Arc<JwtKeys>,
+    /// Makes refresh token values and their successors.
+    pub refresh_tokens: Arc<RefreshTokens>,
+    /// The bounded argon2id pool.
+    pub hasher: PasswordHasher,
+    /// Sessions whose access tokens are refused, kept in memory.
+    pub revoked: RevokedSessions,
+    /// Names and attributes of the session cookies.
+    pub cookies: CookiePolicy,
+    /// The source of "now".
+    pub clock: Arc<dyn Clock>,
+}

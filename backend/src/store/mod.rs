@@ -1,0 +1,117 @@
+//! Persistence: users, sessions, refresh-token hashes and login failures.
+//!
+//! One [`Store`] over sqlx's `Any` driver serves SQLite and PostgreSQL with the same,
+//! portable SQL; what differs between them is confined to [`Store::connect`].
+
+mod sessions;
+mod throttle;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use sessions::{RefreshTokenState, SessionRow};
+pub use throttle::{FailureScope, FailureStats};
+pub use users::{NewUser, UserRow};
+
+/// Migrations embedded in the binary; they run at start.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How long a request waits for a pooled connection before the database counts as down.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A handle to the database (cheap to clone).
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+}
+
+/// Whether an insert failed because a unique value already exists.
+#[derive(Debug, thiserror::Error)]
+pub enum InsertError {
+    /// The unique value is taken.
+    #[error("already exists")]
+    Conflict,
+    /// Any other database error.
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl Store {
+    /// Connects to `sqlite://…` (creating the file and its folder) or `postgres://…`.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let is_sqlite = url.starts_with("sqlite:");
+        let url = if is_sqlite {
+            sqlite_url(url)?
+        } else {
+            url.to_owned()
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if is_sqlite { 8 } else { 16 })
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if is_sqlite {
+                        // WAL lets readers run beside the single writer; the busy timeout
+                        // makes concurrent writers queue instead of failing.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Answers when the database does.
+    pub async fn ping(&self) -> sqlx::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(drop)
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Adds `mode=rwc` so that a missing database file is created, and creates its folder.
+fn sqlite_url(url: &str) -> anyhow::Result<String> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = rest.split('?').next().unwrap_or_default();
+    if !path.is_empty()
+        && path != ":memory:"
+        && let Some(parent) = std::path::Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)?;
+    }
+    Ok(if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    })
+}
+
+fn map_insert_error(error: sqlx::Error) -> InsertError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => InsertError::Conflict,
+        _ => InsertError::Db(error),
+    }
+}

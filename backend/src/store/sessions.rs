@@ -1,0 +1,209 @@
+//! The `sessions` and `refresh_tokens` tables.
+
+use super::Store;
+
+/// A session as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRow {
+    /// Session id.
+    pub id: String,
+    /// Owner.
+    pub user_id: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds of the last refresh (or the login).
+    pub last_used_at: i64,
+    /// Unix seconds; fixed at login.
+    pub expires_at: i64,
+    /// Unix seconds, when revoked.
+    pub revoked_at: Option<i64>,
+    /// `User-Agent` at login.
+    pub user_agent: Option<String>,
+    /// Client address at login.
+    pub ip: Option<String>,
+}
+
+/// What the database knows about a presented refresh token that could not be rotated.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RefreshTokenState {
+    /// The session the token belongs to.
+    pub session_id: String,
+    /// When the token was rotated away (`None`: it is the current one).
+    pub rotated_at: Option<i64>,
+    /// When the session was revoked.
+    pub revoked_at: Option<i64>,
+    /// When the session ends.
+    pub expires_at: i64,
+}
+
+const COLUMNS: &str =
+    "id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip";
+
+impl Store {
+    /// Creates a session with its first refresh token (by hash).
+    pub async fn create_session(&self, session: &SessionRow, token_hash: &str) -> sqlx::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ))
+        .bind(&session.id)
+        .bind(&session.user_id)
+        .bind(session.created_at)
+        .bind(session.last_used_at)
+        .bind(session.expires_at)
+        .bind(session.revoked_at)
+        .bind(&session.user_agent)
+        .bind(&session.ip)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, issued_at) VALUES ($1, $2, $3)",
+        )
+        .bind(token_hash)
+        .bind(&session.id)
+        .bind(session.created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
+
+    /// Atomically replaces the session's current refresh token `old_hash` by `new_hash`.
+    ///
+    /// The guarded `UPDATE` is the gate: of any number of concurrent calls with the same
+    /// token, exactly one finds `rotated_at IS NULL` and goes on to insert the successor;
+    /// the others get `None`. The session must be live and unexpired.
+    pub async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        now: i64,
+    ) -> sqlx::Result<Option<SessionRow>> {
+        let mut tx = self.pool.begin().await?;
+        let rotated: Option<(String,)> = sqlx::query_as(
+            "UPDATE refresh_tokens SET rotated_at = $1 \
+             WHERE token_hash = $2 AND rotated_at IS NULL AND session_id IN \
+               (SELECT id FROM sessions WHERE revoked_at IS NULL AND expires_at > $1) \
+             RETURNING session_id",
+        )
+        .bind(now)
+        .bind(old_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((session_id,)) = rotated else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, issued_at) VALUES ($1, $2, $3)",
+        )
+        .bind(new_hash)
+        .bind(&session_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let session = sqlx::query_as(&format!(
+            "UPDATE sessions SET last_used_at = $1 WHERE id = $2 RETURNING {COLUMNS}"
+        ))
+        .bind(now)
+        .bind(&session_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(session))
+    }
+
+    /// Looks up any refresh token ever issued, by hash.
+    pub async fn refresh_token_state(
+        &self,
+        token_hash: &str,
+    ) -> sqlx::Result<Option<RefreshTokenState>> {
+        sqlx::query_as(
+            "SELECT t.session_id, t.rotated_at, s.revoked_at, s.expires_at \
+             FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id \
+             WHERE t.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// Whether `token_hash` is the current refresh token of a live session `session_id`.
+    pub async fn is_current_refresh_token(
+        &self,
+        session_id: &str,
+        token_hash: &str,
+        now: i64,
+    ) -> sqlx::Result<Option<SessionRow>> {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM sessions WHERE id = $1 AND revoked_at IS NULL \
+             AND expires_at > $2 AND EXISTS (SELECT 1 FROM refresh_tokens \
+               WHERE token_hash = $3 AND session_id = $1 AND rotated_at IS NULL)"
+        ))
+        .bind(session_id)
+        .bind(now)
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// Revokes one session; true when it was live (and, with `user_id`, belongs to them).
+    pub async fn revoke_session(
+        &self,
+        session_id: &str,
+        user_id: Option<&str>,
+        now: i64,
+    ) -> sqlx::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
+             AND expires_at > $1 AND ($3 IS NULL OR user_id = $3)",
+        )
+        .bind(now)
+        .bind(session_id)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Revokes every live session of a user; returns their ids.
+    pub async fn revoke_user_sessions(&self, user_id: &str, now: i64) -> sqlx::Result<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL \
+             RETURNING id",
+        )
+        .bind(now)
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// A user's live sessions, most recently used first.
+    pub async fn active_sessions(&self, user_id: &str, now: i64) -> sqlx::Result<Vec<SessionRow>> {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL \
+             AND expires_at > $2 ORDER BY last_used_at DESC, id"
+        ))
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Sessions revoked at or after `since`, as `(id, revoked_at)`.
+    pub async fn revoked_since(&self, since: i64) -> sqlx::Result<Vec<(String, i64)>> {
+        sqlx::query_as("SELECT id, revoked_at FROM sessions WHERE revoked_at >= $1")
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await
+    }
+
+    /// Deletes sessions (and their token hashes) that ended before `before`.
+    pub async fn delete_sessions_ended_before(&self, before: i64) -> sqlx::Result<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,111 @@
+//! The `users` table.
+
+use super::{InsertError, Store, map_insert_error};
+
+/// A user as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    /// User id.
+    pub id: String,
+    /// Canonical email.
+    pub email: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// `user` or `admin`.
+    pub role: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds, when disabled.
+    pub disabled_at: Option<i64>,
+}
+
+/// What creating a user needs.
+pub struct NewUser<'a> {
+    /// Canonical email.
+    pub email: &'a str,
+    /// argon2id PHC string.
+    pub password_hash: &'a str,
+    /// `user` or `admin`.
+    pub role: &'a str,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+const COLUMNS: &str = "id, email, password_hash, role, created_at, disabled_at";
+
+impl Store {
+    /// Inserts a user; [`InsertError::Conflict`] when the email is taken.
+    pub async fn insert_user(&self, user: NewUser<'_>) -> Result<UserRow, InsertError> {
+        sqlx::query_as(&format!(
+            "INSERT INTO users (id, email, password_hash, role, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
+        ))
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(user.email)
+        .bind(user.password_hash)
+        .bind(user.role)
+        .bind(user.now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_insert_error)
+    }
+
+    /// The user with this canonical email.
+    pub async fn user_by_email(&self, email: &str) -> sqlx::Result<Option<UserRow>> {
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// The user with this id.
+    pub async fn user_by_id(&self, id: &str) -> sqlx::Result<Option<UserRow>> {
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// Every user, oldest first.
+    pub async fn list_users(&self) -> sqlx::Result<Vec<UserRow>> {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM users ORDER BY created_at, email"
+        ))
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Sets a user's role; false when there is no such user.
+    pub async fn set_role(&self, email: &str, role: &str) -> sqlx::Result<bool> {
+        let done = sqlx::query("UPDATE users SET role = $1 WHERE email = $2")
+            .bind(role)
+            .bind(email)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Marks a user disabled and revokes all of their sessions in one transaction.
+    /// Returns the user id, or `None` when there is no such user.
+    pub async fn disable_user(&self, email: &str, now: i64) -> sqlx::Result<Option<String>> {
+        let mut tx = self.pool.begin().await?;
+        let id: Option<(String,)> = sqlx::query_as(
+            "UPDATE users SET disabled_at = COALESCE(disabled_at, $1) WHERE email = $2 RETURNING id",
+        )
+        .bind(now)
+        .bind(email)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((id,)) = &id {
+            sqlx::query(
+                "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(id.map(|(id,)| id))
+    }
+}

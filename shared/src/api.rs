@@ -1,0 +1,135 @@
+//! Request and response bodies of the HTTP API.
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /api/auth/register` and `POST /api/auth/login` body.
+///
+/// Unknown fields are refused so that a client cannot smuggle in `role` or `id`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// Email as typed; the server canonicalises it.
+    pub email: String,
+    /// Password as typed.
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("email", &self.email)
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}
+
+/// A user's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A regular user.
+    User,
+    /// May see the admin pages.
+    Admin,
+}
+
+impl Role {
+    /// The name stored in the database and sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "user" => Ok(Self::User),
+            "admin" => Ok(Self::Admin),
+            other => Err(format!("unknown role {other:?} (expected admin or user)")),
+        }
+    }
+}
+
+/// `user` in API bodies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    /// User id.
+    pub id: String,
+    /// Canonical email.
+    pub email: String,
+    /// Role.
+    pub role: Role,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// `session` in token responses. Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    /// Session id.
+    pub id: String,
+    /// When the access token expires.
+    pub access_expires_at: i64,
+    /// When the session (its refresh chain) ends.
+    pub refresh_expires_at: i64,
+    /// The server's clock when it answered, so a client can correct its own.
+    pub server_time: i64,
+}
+
+/// Answer of register, login and refresh.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthResponse {
+    /// The signed-in user.
+    pub user: UserView,
+    /// The session and its token expiries.
+    pub session: SessionView,
+}
+
+/// Answer of `GET /api/me`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeResponse {
+    /// The signed-in user.
+    pub user: UserView,
+}
+
+/// One entry of `GET /api/sessions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Session id.
+    pub id: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds of the last refresh (or the login).
+    pub last_used_at: i64,
+    /// Unix seconds when the session ends.
+    pub expires_at: i64,
+    /// The browser's `User-Agent` at login.
+    pub user_agent: Option<String>,
+    /// The client address at login.
+    pub ip: Option<String>,
+    /// Whether this is the session making the request.
+    pub current: bool,
+}
+
+/// One entry of `GET /api/products` (sample protected data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    /// Product id.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// Price in cents.
+    pub price_cents: i64,
+}
+
+/// Answer of `GET /api/health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthResponse {
+    /// Always `"ok"`.
+    pub status: String,
+}

@@ -1,0 +1,16 @@
+//! Types and pure rules that the backend and the SPA both need.
+//!
+//! Serde-only and free of server or browser dependencies, so it builds for
+//! `wasm32-unknown-unknown` as well as natively.
+
+pub mod api;
+pub mod claims;
+pub mod error;
+pub mod validation;
+
+pub use api::{
+    AuthResponse, Credentials, HealthResponse, MeResponse, Product, Role, SessionInfo, SessionView,
+    UserView,
+};
+pub use claims::Claims;
+pub use error::{ErrorBody, ErrorCode, ErrorDetail};
