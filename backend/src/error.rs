@@ -148,7 +148,7 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             match &self.source {
                 Some(cause) => {
-                    tracing::error!(code = %self.code, error = %format!("{cause:#}"), "request failed")
+                    tracing::error!(code = %self.code, error = %format!("{cause:#}"), "request failed");
                 }
                 None => tracing::warn!(code = %self.code, "request refused"),
             }

@@ -3,8 +3,9 @@
 //! Two layers: fetch metadata and `Origin` refuse cross-site requests outright, and a
 //! double-submit token (`X-CSRF-Token` must equal the `csrf_token` cookie) covers every
 //! cookie-authenticated request except login and register, which have no session yet.
-//! Requests authenticated by an `Authorization` header carry no ambient credentials, so
-//! they need no token.
+//! Requests authenticated by an `Authorization` header, and requests with no session
+//! cookie at all, carry no ambient credentials: they cannot act on anyone's behalf, so
+//! they need no token (this keeps logout idempotent for a client with no cookies).
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
@@ -57,9 +58,14 @@ fn allowed(state: &AppState, request: &Request) -> bool {
         }
     }
     let path = request.uri().path();
+    let jar = CookieJar::from_headers(headers);
+    let has_session_cookie = [cookies::ACCESS, cookies::REFRESH]
+        .into_iter()
+        .any(|name| state.cookies.get(&jar, name).is_some());
     TOKENLESS_PATHS.contains(&path)
         || headers.contains_key(header::AUTHORIZATION)
-        || double_submit_matches(state, headers)
+        || !has_session_cookie
+        || double_submit_matches(state, headers, &jar)
 }
 
 /// `scheme://host` of the request itself, as a browser on this site would send it.
@@ -77,11 +83,9 @@ fn own_origin(state: &AppState, request: &Request) -> Option<String> {
     Some(format!("{scheme}://{}", host.to_ascii_lowercase()))
 }
 
-fn double_submit_matches(state: &AppState, headers: &HeaderMap) -> bool {
+fn double_submit_matches(state: &AppState, headers: &HeaderMap, jar: &CookieJar) -> bool {
     let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-    let cookie = state
-        .cookies
-        .get(&CookieJar::from_headers(headers), cookies::CSRF);
+    let cookie = state.cookies.get(jar, cookies::CSRF);
     match (sent, cookie) {
         (Some(sent), Some(cookie)) => !cookie.is_empty() && secure_eq(sent, &cookie),
         _ => false,

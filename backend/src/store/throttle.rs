@@ -27,8 +27,6 @@ pub struct FailureStats {
     pub count: i64,
     /// The oldest, Unix seconds.
     pub oldest: Option<i64>,
-    /// The newest, Unix seconds.
-    pub newest: Option<i64>,
 }
 
 impl Store {
@@ -40,7 +38,7 @@ impl Store {
         since: i64,
     ) -> sqlx::Result<FailureStats> {
         sqlx::query_as(
-            "SELECT COUNT(*) AS count, MIN(failed_at) AS oldest, MAX(failed_at) AS newest \
+            "SELECT COUNT(*) AS count, MIN(failed_at) AS oldest \
              FROM login_failures WHERE scope = $1 AND subject = $2 AND failed_at >= $3",
         )
         .bind(scope.as_str())
@@ -48,6 +46,27 @@ impl Store {
         .bind(since)
         .fetch_one(&self.pool)
         .await
+    }
+
+    /// The newest `limit` failure times of `subject` at or after `since`, newest first.
+    pub async fn recent_failures(
+        &self,
+        scope: FailureScope,
+        subject: &str,
+        since: i64,
+        limit: i64,
+    ) -> sqlx::Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT failed_at FROM login_failures WHERE scope = $1 AND subject = $2 \
+             AND failed_at >= $3 ORDER BY failed_at DESC LIMIT $4",
+        )
+        .bind(scope.as_str())
+        .bind(subject)
+        .bind(since)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(t,)| t).collect())
     }
 
     /// Records one failed login against an account and an IP.

@@ -1,0 +1,181 @@
+//! Register, login, me, logout, logout-all, and the cookies they set.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use shared::{AuthResponse, MeResponse, Role};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn register_signs_the_new_user_in() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    let response = browser.register("  New.User@Example.COM ", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: AuthResponse = response.json().await.unwrap();
+    assert_eq!(body.user.email, "new.user@example.com");
+    assert_eq!(body.user.role, Role::User);
+    let now = app.clock_now();
+    assert_eq!(body.session.server_time, now);
+    assert_eq!(body.session.access_expires_at, now + 15 * 60);
+    assert_eq!(body.session.refresh_expires_at, now + 7 * 24 * 3600);
+
+    let me = browser.get("/api/me").await;
+    assert_eq!(me.status(), StatusCode::OK);
+    let me: MeResponse = me.json().await.unwrap();
+    assert_eq!(me.user, body.user);
+}
+
+#[tokio::test]
+async fn login_answers_user_and_session_with_cookies() {
+    let app = spawn_app().await;
+    app.signed_in("ann@example.com").await;
+    let browser = app.browser();
+    let response = browser.login("ANN@example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(set_cookies(&response).len(), 3);
+    let body: AuthResponse = response.json().await.unwrap();
+    assert_eq!(body.user.email, "ann@example.com");
+    assert_eq!(browser.get("/api/products").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn session_cookies_have_the_exact_attributes() {
+    let app = spawn_app().await;
+    let response = app.browser().register("attrs@example.com", PASSWORD).await;
+    let access = set_cookie_line(&response, "access_token");
+    assert!(
+        access.ends_with("; HttpOnly; SameSite=Strict; Path=/api; Max-Age=900"),
+        "{access}"
+    );
+    let refresh = set_cookie_line(&response, "refresh_token");
+    assert!(
+        refresh.ends_with("; HttpOnly; SameSite=Strict; Path=/api/auth; Max-Age=604800"),
+        "{refresh}"
+    );
+    let csrf = set_cookie_line(&response, "csrf_token");
+    assert!(
+        csrf.ends_with("; SameSite=Strict; Path=/; Max-Age=604800"),
+        "{csrf}"
+    );
+    assert!(!csrf.contains("HttpOnly"));
+    for line in set_cookies(&response) {
+        assert!(!line.contains("Secure"), "{line}");
+    }
+}
+
+#[tokio::test]
+async fn secure_cookies_are_secure_and_prefixed() {
+    let app = spawn_app_with(&["--cookie-secure", "true"], |_| {}).await;
+    let response = app.browser().register("secure@example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let lines = set_cookies(&response);
+    assert_eq!(lines.len(), 3);
+    for name in ["access_token", "refresh_token", "csrf_token"] {
+        let line = set_cookie_line(&response, &format!("__Secure-{name}"));
+        assert!(line.contains("; Secure"), "{line}");
+    }
+}
+
+#[tokio::test]
+async fn logout_revokes_the_access_token_at_once_and_clears_cookies() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in("out@example.com").await;
+    let stolen = browser.fork();
+    let response = browser.post("/api/auth/logout").await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    for name in ["access_token", "refresh_token", "csrf_token"] {
+        let line = set_cookie_line(&response, name);
+        assert!(line.contains("Max-Age=0"), "{line}");
+    }
+    assert!(set_cookie_line(&response, "refresh_token").contains("Path=/api/auth"));
+    assert!(set_cookie_line(&response, "access_token").contains("Path=/api;"));
+
+    // A copy of the cookies taken before logout is now worthless.
+    let me = stolen.get("/api/me").await;
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(me).await, "session_revoked");
+    let refresh = stolen.refresh().await;
+    assert_eq!(refresh.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(refresh).await, "invalid_refresh_token");
+}
+
+#[tokio::test]
+async fn logout_is_idempotent_with_no_or_stale_cookies() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in("idem@example.com").await;
+    let stale = browser.fork();
+    assert_eq!(
+        browser.post("/api/auth/logout").await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        stale.post("/api/auth/logout").await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.browser().post("/api/auth/logout").await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let garbage = app.browser();
+    garbage.set_cookie("csrf_token", "x");
+    garbage.set_cookie("refresh_token", "not-a-token");
+    garbage.set_cookie("access_token", "not.a.jwt");
+    assert_eq!(
+        garbage.post("/api/auth/logout").await.status(),
+        StatusCode::NO_CONTENT
+    );
+}
+
+#[tokio::test]
+async fn logout_all_revokes_every_session_of_the_user_only() {
+    let app = spawn_app().await;
+    let (laptop, _) = app.signed_in("many@example.com").await;
+    let phone = app.browser();
+    assert_eq!(
+        phone.login("many@example.com", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    let (other_user, _) = app.signed_in("other@example.com").await;
+
+    let response = laptop.post("/api/auth/logout-all").await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        error_code(phone.get("/api/me").await).await,
+        "session_revoked"
+    );
+    assert_eq!(
+        error_code(phone.refresh().await).await,
+        "invalid_refresh_token"
+    );
+    assert_eq!(other_user.get("/api/me").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn logout_all_needs_an_access_token() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    browser.set_cookie("csrf_token", "abc");
+    let response = browser.post("/api/auth/logout-all").await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(response).await, "missing_token");
+}
+
+#[tokio::test]
+async fn products_need_an_access_token() {
+    let app = spawn_app().await;
+    let response = app.browser().get("/api/products").await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Bearer error=\"invalid_token\""
+    );
+    assert_eq!(error_code(response).await, "missing_token");
+
+    let (browser, _) = app.signed_in("buyer@example.com").await;
+    let products: Value = browser.get("/api/products").await.json().await.unwrap();
+    let first = &products[0];
+    assert!(first["id"].is_i64() && first["name"].is_string() && first["price_cents"].is_i64());
+}

@@ -1,0 +1,13 @@
+//! End-to-end tests of the HTTP API: a real server over real HTTP, a fresh SQLite
+//! database per test, and a manual clock instead of sleeps.
+
+mod accounts;
+mod admin;
+mod csrf;
+mod helpers;
+mod refresh;
+mod sessions;
+mod site;
+mod throttling;
+mod tokens;
+mod validation;

@@ -1,0 +1,103 @@
+//! Health, readiness, unknown paths, security headers and the SPA.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn health_and_ready_answer() {
+    let app = spawn_app().await;
+    let health = app.browser().get("/api/health").await;
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(
+        health.json::<Value>().await.unwrap(),
+        json!({"status": "ok"})
+    );
+    assert_eq!(
+        app.browser().get("/api/ready").await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn without_a_database_ready_is_503_but_tokens_still_verify() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in("offline@example.com").await;
+    app.state.store.close().await;
+
+    let ready = browser.get("/api/ready").await;
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(error_code(ready).await, "not_ready");
+    // Checking an access token needs no database.
+    assert_eq!(browser.get("/api/products").await.status(), StatusCode::OK);
+    // What does need it fails clearly, not with a 500.
+    let me = browser.get("/api/me").await;
+    assert_eq!(me.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(error_code(me).await, "database_unavailable");
+}
+
+#[tokio::test]
+async fn unknown_api_paths_get_a_json_404_never_the_spa() {
+    let app = spawn_app().await;
+    for path in ["/api/nope", "/api/auth/nope", "/api", "/api/me/extra"] {
+        let response = app.browser().get(path).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(response.headers()["content-type"], "application/json");
+        assert_eq!(error_code(response).await, "not_found");
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_method_gets_a_json_405() {
+    let app = spawn_app().await;
+    let response = app.browser().get("/api/auth/login").await;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(error_code(response).await, "method_not_allowed");
+}
+
+#[tokio::test]
+async fn every_response_carries_nosniff() {
+    let app = spawn_app().await;
+    for path in ["/api/health", "/api/nope", "/", "/sessions", "/api/me"] {
+        let response = app.browser().get(path).await;
+        assert_eq!(
+            response.headers()["x-content-type-options"],
+            "nosniff",
+            "{path}"
+        );
+    }
+    let response = app.browser().login("x@example.com", "whatever1").await;
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+}
+
+#[tokio::test]
+async fn the_spa_is_served_for_client_routes_with_a_strict_csp() {
+    let app = spawn_app().await;
+    for path in ["/", "/login", "/sessions", "/some/deep/route"] {
+        let response = app.browser().get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(csp.contains("default-src 'self'"), "{csp}");
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+            "{csp}"
+        );
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert!(response.text().await.unwrap().contains("<p>spa</p>"));
+    }
+}
+
+#[tokio::test]
+async fn state_changing_requests_to_unknown_paths_still_need_csrf() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in("unknown-path@example.com").await;
+    let response = browser
+        .send(browser.request_without_csrf(Method::POST, "/api/nope"))
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(response).await, "csrf_rejected");
+}
