@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Read};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use shared::Role;
 use shared::validation::canonical_email;
 use tracing_subscriber::EnvFilter;
@@ -12,7 +12,7 @@ use tracing_subscriber::EnvFilter;
 use crate::app::{Application, shutdown_signal};
 use crate::auth::{accounts, password, random_token};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, ServeArgs};
+use crate::config::{Config, DatabaseArgs, ServeArgs};
 use crate::store::{InsertError, NewUser, Store};
 
 /// JWT authentication server for browser apps.
@@ -45,19 +45,6 @@ pub enum Command {
     /// Manage secrets.
     #[command(subcommand)]
     Secret(SecretCommand),
-}
-
-/// The database to work on.
-#[derive(Args)]
-pub struct DatabaseArgs {
-    /// `sqlite://…` or `postgres://…`.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://data/app.db",
-        hide_env_values = true
-    )]
-    pub database_url: String,
 }
 
 /// `backend user …`.

@@ -29,6 +29,19 @@ pub enum AppEnv {
     Production,
 }
 
+/// The database to work on (`backend serve`, `migrate` and `user …`).
+#[derive(Clone, clap::Args)]
+pub struct DatabaseArgs {
+    /// `sqlite://…` or `postgres://…`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/app.db",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+}
+
 /// Flags and environment variables of `backend serve` (see the README's table).
 #[derive(Clone, clap::Args)]
 pub struct ServeArgs {
@@ -38,14 +51,8 @@ pub struct ServeArgs {
     /// Listen address; port 0 picks a free port.
     #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:3000")]
     pub bind_addr: String,
-    /// `sqlite://…` or `postgres://…`.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://data/app.db",
-        hide_env_values = true
-    )]
-    pub database_url: String,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
     /// HS256 signing secret (at least 32 bytes).
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
@@ -143,7 +150,7 @@ impl Config {
         Ok(Self {
             app_env: args.app_env,
             bind_addr: parse_bind_addr(&args.bind_addr)?,
-            database_url: args.database_url.into(),
+            database_url: args.db.database_url.into(),
             jwt_secret: SecretBox::new(Box::new(secret)),
             access_token_ttl,
             refresh_token_ttl,

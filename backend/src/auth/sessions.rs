@@ -96,7 +96,7 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<IssuedTokens, 
     if now - rotated_at <= secs(state.config.refresh_reuse_grace)
         && let Some(session) = state
             .store
-            .is_current_refresh_token(&known.session_id, &successor_hash, now)
+            .live_session_with_current_token(&known.session_id, &successor_hash, now)
             .await?
     {
         return issue_for_session(state, session, successor, now).await;

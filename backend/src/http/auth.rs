@@ -93,13 +93,11 @@ async fn logout(
 ) -> Result<(StatusCode, CookieJar), ApiError> {
     let jar = CookieJar::from_headers(request.headers());
     let refresh = state.cookies.get(&jar, cookies::REFRESH);
-    // An expired access token still names its session; only a valid signature matters.
+    // The access token names the session too, should the refresh cookie be missing.
     let access_session = access_token(request.headers(), &state)
         .ok()
-        .and_then(|token| match verify_access_token(&state, &token) {
-            Ok(claims) => Some(claims.sid),
-            Err(_) => None,
-        });
+        .and_then(|token| verify_access_token(&state, &token).ok())
+        .map(|claims| claims.sid);
     sessions::logout(&state, refresh.as_deref(), access_session.as_deref()).await?;
     Ok((StatusCode::NO_CONTENT, state.cookies.clear(jar)))
 }

@@ -127,8 +127,8 @@ impl Store {
         .await
     }
 
-    /// Whether `token_hash` is the current refresh token of a live session `session_id`.
-    pub async fn is_current_refresh_token(
+    /// The session `session_id`, if it is live and `token_hash` is its current token.
+    pub async fn live_session_with_current_token(
         &self,
         session_id: &str,
         token_hash: &str,

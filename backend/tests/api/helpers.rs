@@ -249,6 +249,17 @@ pub async fn error_code(response: Response) -> String {
         .to_owned()
 }
 
+/// The browser's session is over: its access token is refused as revoked and its
+/// refresh token no longer works.
+pub async fn assert_session_revoked(browser: &Browser) {
+    let me = browser.get("/api/me").await;
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(me).await, "session_revoked");
+    let refresh = browser.refresh().await;
+    assert_eq!(refresh.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(refresh).await, "invalid_refresh_token");
+}
+
 /// Every `Set-Cookie` line of a response.
 pub fn set_cookies(response: &Response) -> Vec<String> {
     response
