@@ -1,77 +1,20 @@
 //! The `backend` binary as an operator runs it: start-up rules for the secret, the
 //! development secret file, `secret generate`, and logs free of credentials.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
-use std::time::Duration;
+use std::process::{Command, Output};
 
+use e2e::process::{BackendProcess, backend_command};
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_backend");
 
 fn backend(cwd: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .current_dir(cwd)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
+    backend_command(Path::new(BIN), cwd)
 }
 
 fn run(command: &mut Command) -> Output {
     command.output().unwrap()
-}
-
-/// A server process and everything it has logged so far.
-struct Server {
-    child: Child,
-    addr: String,
-    log: Arc<Mutex<String>>,
-}
-
-impl Server {
-    fn start(mut command: Command) -> Self {
-        let mut child = command.spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (addr_tx, addr_rx) = mpsc::channel();
-        let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("listening")
-                    && let Some(addr) = line.split("addr=").nth(1)
-                {
-                    let _ = addr_tx.send(addr.trim().to_owned());
-                }
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let addr = addr_rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("server did not start: {}", log.lock().unwrap()));
-        Self { child, addr, log }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// Stops with SIGTERM (a graceful shutdown) and returns the whole log.
-    fn stop(mut self) -> String {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "graceful shutdown exits 0");
-        std::thread::sleep(Duration::from_millis(50));
-        self.log.lock().unwrap().clone()
-    }
 }
 
 fn one_line_error(output: &Output) -> String {
@@ -122,7 +65,7 @@ fn development_creates_a_private_secret_once_and_reuses_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut command = backend(dir.path());
     command.env("BIND_ADDR", ":0");
-    Server::start(command).stop();
+    BackendProcess::start(command).stop();
     let path = dir.path().join("data/jwt-secret");
     let first = std::fs::read(&path).unwrap();
     assert!(first.len() >= 32);
@@ -136,7 +79,7 @@ fn development_creates_a_private_secret_once_and_reuses_it() {
 
     let mut command = backend(dir.path());
     command.args(["serve", "--bind-addr", "127.0.0.1:0"]);
-    Server::start(command).stop();
+    BackendProcess::start(command).stop();
     assert_eq!(std::fs::read(&path).unwrap(), first);
 }
 
@@ -190,7 +133,7 @@ fn logs_never_contain_passwords_tokens_or_the_secret() {
         .env("BIND_ADDR", "127.0.0.1:0")
         .env("JWT_SECRET", secret)
         .env("RUST_LOG", "trace");
-    let server = Server::start(command);
+    let server = BackendProcess::start(command);
     let http = reqwest::blocking::Client::new();
     let credentials = json!({"email": "logscan@example.com", "password": password});
     let mut seen: Vec<String> = Vec::new();

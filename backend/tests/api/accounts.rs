@@ -94,7 +94,7 @@ async fn logout_revokes_the_access_token_at_once_and_clears_cookies() {
     assert!(set_cookie_line(&response, "access_token").contains("Path=/api;"));
 
     // A copy of the cookies taken before logout is now worthless.
-    assert_session_revoked(&stolen).await;
+    stolen.assert_session_revoked().await;
 }
 
 #[tokio::test]
@@ -137,7 +137,7 @@ async fn logout_all_revokes_every_session_of_the_user_only() {
 
     let response = laptop.post("/api/auth/logout-all").await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_session_revoked(&phone).await;
+    phone.assert_session_revoked().await;
     assert_eq!(other_user.get("/api/me").await.status(), StatusCode::OK);
 }
 

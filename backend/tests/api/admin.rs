@@ -12,7 +12,7 @@ use crate::helpers::*;
 fn cli(app: &TestApp, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_backend"))
         .args(args)
-        .env("DATABASE_URL", &app.database_url)
+        .env("DATABASE_URL", app.db.url())
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -162,7 +162,7 @@ async fn a_user_disabled_by_the_cli_loses_access_within_a_second() {
         revoked,
         "the access token still works a second after disable"
     );
-    assert_session_revoked(&browser).await;
+    browser.assert_session_revoked().await;
     let login = app.browser().login("leaver@example.com", PASSWORD).await;
     assert_eq!(error_code(login).await, "account_disabled");
 }

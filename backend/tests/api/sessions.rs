@@ -48,7 +48,7 @@ async fn revoking_a_session_cuts_off_that_device_at_once() {
         .delete(&format!("/api/sessions/{}", phone_session.session.id))
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_session_revoked(&phone).await;
+    phone.assert_session_revoked().await;
     assert_eq!(laptop.get("/api/me").await.status(), StatusCode::OK);
     let list: Vec<SessionInfo> = laptop.get("/api/sessions").await.json().await.unwrap();
     assert_eq!(list.len(), 1);

@@ -1,0 +1,156 @@
+//! A fresh, empty database per test: a SQLite file in a temporary folder, or a new
+//! PostgreSQL database that is dropped when the test ends.
+//!
+//! `TEST_DATABASE=postgres` runs the suites that call [`TestDatabase::fresh`] on
+//! PostgreSQL; `TEST_POSTGRES_URL` names the server (default: the local one, user
+//! `postgres`, trust authentication).
+
+use std::path::PathBuf;
+
+use sqlx::{Connection, Executor, PgConnection, Row};
+use tempfile::TempDir;
+
+/// The server used when `TEST_POSTGRES_URL` is unset.
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Prefix of the databases tests create, so that leftovers can be found and dropped.
+pub const DATABASE_PREFIX: &str = "jwt_auth_test_";
+
+/// One test's database.
+pub enum TestDatabase {
+    /// A SQLite file.
+    Sqlite {
+        /// `sqlite://…`.
+        url: String,
+        /// The folder that holds the file (and its WAL).
+        dir: TempDir,
+    },
+    /// A PostgreSQL database of its own.
+    Postgres {
+        /// `postgres://…/<name>`.
+        url: String,
+        /// The server's maintenance database, used to drop this one.
+        admin_url: String,
+        /// Database name.
+        name: String,
+    },
+}
+
+impl TestDatabase {
+    /// SQLite, or PostgreSQL when `TEST_DATABASE=postgres`.
+    pub async fn fresh() -> Self {
+        match std::env::var("TEST_DATABASE").as_deref() {
+            Ok("postgres") => Self::postgres().await,
+            Ok("sqlite") | Err(_) => Self::sqlite(),
+            Ok(other) => panic!("TEST_DATABASE={other}: expected sqlite or postgres"),
+        }
+    }
+
+    /// A new SQLite file.
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/app.db", dir.path().display());
+        Self::Sqlite { url, dir }
+    }
+
+    /// A new PostgreSQL database.
+    pub async fn postgres() -> Self {
+        let admin_url =
+            std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into());
+        let name = format!("{DATABASE_PREFIX}{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL at {admin_url} is not reachable ({e}); scripts/test starts one")
+        });
+        admin
+            .execute(format!("CREATE DATABASE \"{name}\"").as_str())
+            .await
+            .expect("create test database");
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(base, _)| base);
+        let url = format!("{base}/{name}");
+        Self::Postgres {
+            url,
+            admin_url,
+            name,
+        }
+    }
+
+    /// The URL to give the backend.
+    pub fn url(&self) -> &str {
+        match self {
+            Self::Sqlite { url, .. } | Self::Postgres { url, .. } => url,
+        }
+    }
+
+    /// The URL with the host and port replaced (to route it through a [`crate::TcpProxy`]).
+    pub fn url_via(&self, host_port: &str) -> String {
+        let url = self.url();
+        let (scheme, rest) = url.split_once("://").expect("a URL");
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let userinfo = authority
+            .rsplit_once('@')
+            .map(|(user, _)| format!("{user}@"));
+        format!(
+            "{scheme}://{}{host_port}/{path}",
+            userinfo.unwrap_or_default()
+        )
+    }
+
+    /// Everything the database stores, as text, to search for values that must never be
+    /// stored (such as refresh tokens).
+    pub async fn dump(&self) -> String {
+        match self {
+            Self::Sqlite { dir, .. } => {
+                let mut bytes = Vec::new();
+                for entry in std::fs::read_dir(dir.path()).unwrap() {
+                    let path: PathBuf = entry.unwrap().path();
+                    bytes.extend(std::fs::read(path).unwrap());
+                }
+                String::from_utf8_lossy(&bytes).into_owned()
+            }
+            Self::Postgres { url, .. } => {
+                let mut conn = PgConnection::connect(url).await.unwrap();
+                let mut text = String::new();
+                for table in ["users", "sessions", "refresh_tokens", "login_failures"] {
+                    let row = conn
+                        .fetch_one(
+                            format!("SELECT COALESCE(string_agg(t::text, ' '), '') FROM {table} t")
+                                .as_str(),
+                        )
+                        .await
+                        .unwrap();
+                    text.push_str(&row.get::<String, _>(0));
+                }
+                text
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Self::Postgres {
+            admin_url, name, ..
+        } = self
+        {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime; use a thread with a runtime of its own.
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                runtime.block_on(async {
+                    let mut admin = PgConnection::connect(&admin_url).await.ok()?;
+                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    admin.execute(sql.as_str()).await.ok()
+                })
+            })
+            .join();
+            if !matches!(dropped, Ok(Some(_))) {
+                eprintln!("could not drop test database {}", self.url());
+            }
+        }
+    }
+}
