@@ -97,6 +97,15 @@ impl TestDatabase {
         )
     }
 
+    /// The first column of the first row of `sql`, as an integer (PostgreSQL only).
+    pub async fn query_i64(&self, sql: &str) -> i64 {
+        let Self::Postgres { url, .. } = self else {
+            panic!("query_i64 is for PostgreSQL test databases");
+        };
+        let mut conn = PgConnection::connect(url).await.unwrap();
+        conn.fetch_one(sql).await.unwrap().get::<i64, _>(0)
+    }
+
     /// Everything the database stores, as text, to search for values that must never be
     /// stored (such as refresh tokens).
     pub async fn dump(&self) -> String {

@@ -73,6 +73,14 @@ impl BackendProcess {
         Self { child, addr, log }
     }
 
+    /// [`Self::start`] without blocking the async runtime (which may be serving a
+    /// [`crate::TcpProxy`] the process needs to start).
+    pub async fn launch(command: Command) -> Self {
+        tokio::task::spawn_blocking(move || Self::start(command))
+            .await
+            .expect("backend start panicked")
+    }
+
     /// `http://host:port`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)

@@ -1,0 +1,239 @@
+//! Two backend processes on one PostgreSQL database, as behind a load balancer: what one
+//! instance does, the other honours.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use e2e::process::{backend_bin, backend_command};
+use e2e::{BackendProcess, Browser, PASSWORD, TcpProxy, TestDatabase, error_code, eventually};
+use futures::future::join_all;
+use reqwest::StatusCode;
+use tempfile::TempDir;
+
+const SECRET: &str = "multi-instance-secret-0123456789-abcdefghijklmnop";
+/// How soon a revocation on one instance must reach the other.
+const PROPAGATION: Duration = Duration::from_secs(1);
+
+async fn start(database_url: &str, cwd: &Path) -> BackendProcess {
+    let mut command = backend_command(&backend_bin(), cwd);
+    command
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .env("DATABASE_URL", database_url)
+        .env("JWT_SECRET", SECRET)
+        .env("STATIC_DIR", cwd);
+    BackendProcess::launch(command).await
+}
+
+struct Cluster {
+    a: BackendProcess,
+    b: BackendProcess,
+    db: TestDatabase,
+    _cwd: TempDir,
+}
+
+async fn cluster() -> Cluster {
+    let db = TestDatabase::postgres().await;
+    let cwd = tempfile::tempdir().unwrap();
+    let a = start(db.url(), cwd.path()).await;
+    let b = start(db.url(), cwd.path()).await;
+    Cluster {
+        a,
+        b,
+        db,
+        _cwd: cwd,
+    }
+}
+
+async fn signed_in(instance: &BackendProcess, email: &str) -> Browser {
+    let browser = Browser::new(instance.base_url());
+    assert_eq!(
+        browser.register(email, PASSWORD).await.status(),
+        StatusCode::CREATED
+    );
+    browser
+}
+
+async fn status(response: reqwest::Response) -> (StatusCode, String) {
+    let status = response.status();
+    let code = if status.is_success() {
+        String::new()
+    } else {
+        error_code(response).await
+    };
+    (status, code)
+}
+
+#[tokio::test]
+async fn a_session_started_on_one_instance_works_and_ends_on_both() {
+    let c = cluster().await;
+    let on_a = signed_in(&c.a, "roam@example.com").await;
+    let on_b = on_a.at(c.b.base_url());
+
+    assert_eq!(on_b.get("/api/me").await.status(), StatusCode::OK);
+    assert_eq!(on_b.refresh().await.status(), StatusCode::OK);
+    assert_eq!(on_a.get("/api/me").await.status(), StatusCode::OK);
+
+    let before_logout = on_a.fork();
+    assert_eq!(
+        on_a.post("/api/auth/logout").await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let copy_on_b = before_logout.at(c.b.base_url());
+    let refused = eventually(PROPAGATION, || async {
+        copy_on_b.get("/api/me").await.status() == StatusCode::UNAUTHORIZED
+    })
+    .await;
+    assert!(
+        refused,
+        "B still accepts the access token a second after logout on A"
+    );
+    assert_eq!(
+        error_code(copy_on_b.get("/api/me").await).await,
+        "session_revoked"
+    );
+    for copy in [
+        before_logout.fork(),
+        before_logout.fork().at(c.b.base_url()),
+    ] {
+        assert_eq!(
+            error_code(copy.refresh().await).await,
+            "invalid_refresh_token"
+        );
+    }
+}
+
+#[tokio::test]
+async fn reuse_detected_on_one_instance_revokes_the_session_on_the_other() {
+    let c = cluster().await;
+    let user = signed_in(&c.a, "reuse@example.com").await;
+    let stolen = user.fork().at(c.b.base_url());
+    assert_eq!(user.refresh().await.status(), StatusCode::OK);
+    assert_eq!(user.refresh().await.status(), StatusCode::OK);
+
+    // Two rotations old: no grace applies, this is reuse.
+    assert_eq!(
+        error_code(stolen.refresh().await).await,
+        "invalid_refresh_token"
+    );
+    let refused = eventually(PROPAGATION, || async {
+        user.get("/api/me").await.status() == StatusCode::UNAUTHORIZED
+    })
+    .await;
+    assert!(
+        refused,
+        "A still accepts the access token a second after reuse on B"
+    );
+    user.assert_session_revoked().await;
+}
+
+#[tokio::test]
+async fn parallel_refreshes_over_two_instances_leave_one_usable_token() {
+    let c = cluster().await;
+    let user = signed_in(&c.a, "racer@example.com").await;
+    let tabs: Vec<Browser> = (0..50)
+        .map(|i| {
+            let tab = user.fork();
+            if i % 2 == 0 {
+                tab
+            } else {
+                tab.at(c.b.base_url())
+            }
+        })
+        .collect();
+    let responses = join_all(tabs.iter().map(Browser::refresh)).await;
+    for response in responses {
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let mut held: Vec<String> = tabs
+        .iter()
+        .map(|t| t.cookie("refresh_token").unwrap())
+        .collect();
+    held.sort();
+    held.dedup();
+    assert_eq!(
+        held.len(),
+        1,
+        "every racer, on either instance, holds the same token"
+    );
+    let current =
+        c.db.query_i64("SELECT COUNT(*) FROM refresh_tokens WHERE rotated_at IS NULL")
+            .await;
+    assert_eq!(current, 1);
+    assert_eq!(tabs[1].get("/api/me").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn failed_logins_over_two_instances_share_one_limit() {
+    let c = cluster().await;
+    signed_in(&c.a, "shared-limit@example.com").await;
+    let instances = [&c.a, &c.b];
+    for i in 0..5 {
+        let browser = Browser::new(instances[i % 2].base_url());
+        let response = browser
+            .login("shared-limit@example.com", "wrong password")
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    for instance in instances {
+        let response = Browser::new(instance.base_url())
+            .login("shared-limit@example.com", PASSWORD)
+            .await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(response.headers().contains_key("retry-after"));
+    }
+}
+
+#[tokio::test]
+async fn an_instance_cut_off_from_the_database_fails_clearly_and_catches_up() {
+    let db = TestDatabase::postgres().await;
+    let cwd = tempfile::tempdir().unwrap();
+    let target = "127.0.0.1:5432".parse().unwrap();
+    let proxy = TcpProxy::start(target).await;
+    let a = start(db.url(), cwd.path()).await;
+    let b = start(&db.url_via(&proxy.host_port()), cwd.path()).await;
+    let on_a = signed_in(&a, "outage@example.com").await;
+    let on_b = on_a.fork().at(b.base_url());
+    assert_eq!(on_b.get("/api/me").await.status(), StatusCode::OK);
+
+    proxy.cut();
+    let started = Instant::now();
+    assert_eq!(
+        status(on_b.get("/api/me").await).await,
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable".into()
+        )
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "no hang: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        status(on_b.get("/api/ready").await).await,
+        (StatusCode::SERVICE_UNAVAILABLE, "not_ready".into())
+    );
+    // Verifying an access token needs no database.
+    assert_eq!(on_b.get("/api/products").await.status(), StatusCode::OK);
+
+    // While B is cut off, A ends the session; B must learn of it once it is back.
+    assert_eq!(
+        on_a.post("/api/auth/logout").await.status(),
+        StatusCode::NO_CONTENT
+    );
+    proxy.restore();
+    let ready = eventually(Duration::from_secs(10), || async {
+        on_b.get("/api/ready").await.status() == StatusCode::OK
+    })
+    .await;
+    assert!(ready, "B recovers without a restart");
+    let caught_up = eventually(PROPAGATION, || async {
+        on_b.get("/api/products").await.status() == StatusCode::UNAUTHORIZED
+    })
+    .await;
+    assert!(caught_up, "B caught up on the revocation it missed");
+    assert_eq!(
+        error_code(on_b.get("/api/products").await).await,
+        "session_revoked"
+    );
+}
