@@ -1,7 +1,5 @@
 //! Email and password rules, applied by the server and checked early by the SPA.
 
-use unicode_normalization::UnicodeNormalization;
-
 use crate::ErrorCode;
 
 /// Longest accepted email, in bytes (RFC 5321 path limit less the angle brackets).
@@ -54,13 +52,28 @@ impl PasswordProblem {
     }
 }
 
+/// NFKC normalisation (compatibility decomposition, then canonical composition).
+#[cfg(feature = "nfkc")]
+pub fn nfkc(text: &str) -> String {
+    unicode_normalization::UnicodeNormalization::nfkc(text).collect()
+}
+
 /// The canonical form of an email: trimmed, NFKC-normalised, lower-cased, syntax-checked.
+#[cfg(feature = "nfkc")]
+pub fn canonical_email(raw: &str) -> Result<String, EmailProblem> {
+    canonical_email_with(raw, nfkc)
+}
+
+/// [`canonical_email`] with the NFKC normalisation supplied by the caller.
 ///
 /// The syntax is the WHATWG "valid e-mail address" (what `<input type=email>` accepts), with
 /// RFC 5321's length limits, no empty dot-separated local-part segments, and a domain of at
 /// least two labels. Internationalised addresses are refused rather than guessed at.
-pub fn canonical_email(raw: &str) -> Result<String, EmailProblem> {
-    let email: String = raw.trim().nfkc().collect::<String>().to_lowercase();
+pub fn canonical_email_with(
+    raw: &str,
+    nfkc: impl Fn(&str) -> String,
+) -> Result<String, EmailProblem> {
+    let email = nfkc(raw.trim()).to_lowercase();
     if email.len() > EMAIL_MAX_BYTES {
         return Err(EmailProblem::TooLong);
     }
@@ -96,8 +109,9 @@ fn valid_domain(domain: &str) -> bool {
 }
 
 /// The form of a password that is hashed: NFKC-normalised, never truncated.
+#[cfg(feature = "nfkc")]
 pub fn normalize_password(raw: &str) -> String {
-    raw.nfkc().collect()
+    nfkc(raw)
 }
 
 /// Checks a normalised password against the length rules and the email it belongs to.
@@ -118,7 +132,7 @@ pub fn check_password(password: &str, canonical_email: &str) -> Result<(), Passw
     Ok(())
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "nfkc"))]
 mod tests {
     use super::*;
 

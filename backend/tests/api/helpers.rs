@@ -28,7 +28,7 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub state: AppState,
     pub db: TestDatabase,
-    _static_dir: TempDir,
+    pub static_dir: TempDir,
 }
 
 /// Starts a server with the default test configuration.
@@ -76,7 +76,7 @@ pub async fn spawn_app_with(flags: &[&str], tweak: impl FnOnce(&mut Config)) -> 
         clock,
         state,
         db,
-        _static_dir: static_dir,
+        static_dir,
     }
 }
 

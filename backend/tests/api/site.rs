@@ -101,3 +101,42 @@ async fn state_changing_requests_to_unknown_paths_still_need_csrf() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(error_code(response).await, "csrf_rejected");
 }
+
+#[tokio::test]
+async fn precompressed_assets_are_served_with_their_content_encoding() {
+    let app = spawn_app().await;
+    let dir = app.static_dir.path();
+    std::fs::write(dir.join("app.wasm"), b"plain wasm bytes").unwrap();
+    std::fs::write(dir.join("app.wasm.gz"), b"gzip bytes").unwrap();
+    let client = reqwest::Client::new();
+    let gzip = client
+        .get(app.url("/app.wasm"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gzip.headers()["content-encoding"], "gzip");
+    assert_eq!(gzip.headers()["content-type"], "application/wasm");
+    assert_eq!(gzip.bytes().await.unwrap(), "gzip bytes".as_bytes());
+    let plain = client.get(app.url("/app.wasm")).send().await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.bytes().await.unwrap(), "plain wasm bytes".as_bytes());
+}
+
+#[tokio::test]
+async fn the_csp_allows_the_inline_loader_of_index_html_by_hash_only() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<!doctype html><script type=\"module\">import init from '/app.js'; init();</script>",
+    )
+    .unwrap();
+    let app = spawn_app_with(&[], |config| config.static_dir = dir.path().to_owned()).await;
+    let response = app.browser().get("/sessions").await;
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(csp.matches("'sha256-").count(), 1, "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+}

@@ -1,0 +1,400 @@
+//! The API client: CSRF header on unsafe methods, one refresh and one retry on a 401,
+//! single-flight refresh within a tab and across tabs, proactive refresh before the access
+//! token expires, and tab-to-tab news of sign-in, refresh and sign-out.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use futures::FutureExt;
+use futures::future::{LocalBoxFuture, Shared};
+use gloo_net::http::{Method, RequestBuilder};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use shared::{AuthResponse, Credentials, SessionView};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{BroadcastChannel, MessageEvent, RequestCredentials};
+
+use super::browser;
+use super::error::ClientError;
+
+/// The BroadcastChannel (and Web Lock) name shared by the tabs of one browser.
+const TAB_CHANNEL: &str = "jwt-auth";
+const REFRESH_LOCK: &str = "jwt-auth-refresh";
+const REFRESH_PATH: &str = "/api/auth/refresh";
+
+/// What the rest of the app needs to know about the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// Signed in, here or in another tab.
+    SignedIn(AuthResponse),
+    /// New tokens, here or in another tab.
+    Refreshed(AuthResponse),
+    /// Signed out on purpose, here or in another tab.
+    SignedOut,
+    /// The session could not be refreshed: it ended (expired, revoked) without the user.
+    Expired,
+}
+
+/// Tab-to-tab messages. They carry the public session data only, never a token.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum TabMessage {
+    SignedIn { auth: AuthResponse },
+    Refreshed { auth: AuthResponse },
+    SignedOut,
+}
+
+/// Receives session events.
+type Listener = Rc<dyn Fn(SessionEvent)>;
+
+type RefreshFuture = Shared<LocalBoxFuture<'static, Result<AuthResponse, ClientError>>>;
+
+/// A response, read whole.
+struct Reply {
+    status: u16,
+    body: String,
+    retry_after: Option<u64>,
+}
+
+/// The API client (cheap to clone; all clones share state).
+#[derive(Clone)]
+pub struct Api {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    base: String,
+    /// The refresh in flight in this tab, which every caller shares.
+    refresh: RefCell<Option<RefreshFuture>>,
+    /// Bumped whenever fresh tokens arrive, from this tab or another.
+    generation: Cell<u64>,
+    /// The newest session data.
+    latest: RefCell<Option<AuthResponse>>,
+    /// Which proactive refresh timer is current (older ones do nothing when they fire).
+    timer: Cell<u64>,
+    listener: RefCell<Option<Listener>>,
+    channel: Option<BroadcastChannel>,
+}
+
+thread_local! {
+    static API: Api = Api::new("", Some(TAB_CHANNEL));
+}
+
+/// The app's client, talking to its own origin.
+pub fn api() -> Api {
+    API.with(Clone::clone)
+}
+
+impl Api {
+    /// A client for `base` (`""` for the page's own origin), talking to other tabs on
+    /// `tab_channel` when given.
+    pub fn new(base: &str, tab_channel: Option<&str>) -> Self {
+        let channel = tab_channel.and_then(|name| BroadcastChannel::new(name).ok());
+        let api = Self {
+            inner: Rc::new(Inner {
+                base: base.to_owned(),
+                refresh: RefCell::default(),
+                generation: Cell::new(0),
+                latest: RefCell::default(),
+                timer: Cell::new(0),
+                listener: RefCell::default(),
+                channel,
+            }),
+        };
+        if let Some(channel) = &api.inner.channel {
+            let this = api.clone();
+            let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
+                if let Some(text) = event.data().as_string() {
+                    this.hear(&text);
+                }
+            });
+            channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            // The client lives as long as the page.
+            on_message.forget();
+        }
+        api
+    }
+
+    /// Where session events go (the app's session state).
+    pub fn on_session_event(&self, listener: impl Fn(SessionEvent) + 'static) {
+        *self.inner.listener.borrow_mut() = Some(Rc::new(listener));
+    }
+
+    /// The newest session data this tab knows of.
+    pub fn session(&self) -> Option<AuthResponse> {
+        self.inner.latest.borrow().clone()
+    }
+
+    /// `GET path`, decoded.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        decode(&self.call(Method::GET, path, None).await?)
+    }
+
+    /// `POST path` with a JSON body, decoded.
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        let json =
+            serde_json::to_string(body).map_err(|_| ClientError::BadResponse { status: 0 })?;
+        decode(&self.call(Method::POST, path, Some(json)).await?)
+    }
+
+    /// `DELETE path`, expecting no content.
+    pub async fn delete(&self, path: &str) -> Result<(), ClientError> {
+        no_content(&self.call(Method::DELETE, path, None).await?)
+    }
+
+    /// Signs in; tells the other tabs.
+    pub async fn login(&self, credentials: &Credentials) -> Result<AuthResponse, ClientError> {
+        self.start_session("/api/auth/login", credentials).await
+    }
+
+    /// Creates an account and signs in; tells the other tabs.
+    pub async fn register(&self, credentials: &Credentials) -> Result<AuthResponse, ClientError> {
+        self.start_session("/api/auth/register", credentials).await
+    }
+
+    async fn start_session(
+        &self,
+        path: &str,
+        credentials: &Credentials,
+    ) -> Result<AuthResponse, ClientError> {
+        let json = serde_json::to_string(credentials)
+            .map_err(|_| ClientError::BadResponse { status: 0 })?;
+        let auth: AuthResponse = decode(&self.send(Method::POST, path, Some(json)).await?)?;
+        self.accept(SessionEvent::SignedIn(auth.clone()));
+        self.tell_tabs(&TabMessage::SignedIn { auth: auth.clone() });
+        Ok(auth)
+    }
+
+    /// Signs out here and in every tab, whatever the server answers.
+    pub async fn logout(&self) -> Result<(), ClientError> {
+        let result = self
+            .send(Method::POST, "/api/auth/logout", None)
+            .await
+            .and_then(|reply| no_content(&reply));
+        self.end(SessionEvent::SignedOut);
+        self.tell_tabs(&TabMessage::SignedOut);
+        result
+    }
+
+    /// Ends every session of the user, then signs out here and in every tab.
+    pub async fn logout_all(&self) -> Result<(), ClientError> {
+        no_content(
+            &self
+                .call(Method::POST, "/api/auth/logout-all", None)
+                .await?,
+        )?;
+        self.end(SessionEvent::SignedOut);
+        self.tell_tabs(&TabMessage::SignedOut);
+        Ok(())
+    }
+
+    /// At start-up: resumes the session this browser has, if any. Without the CSRF
+    /// cookie there is none, and no request is made.
+    pub async fn resume(&self) -> Result<Option<AuthResponse>, ClientError> {
+        if browser::csrf_token().is_none() {
+            return Ok(None);
+        }
+        self.refresh().await.map(Some)
+    }
+
+    /// Refreshes the tokens. Concurrent callers in this tab share one request; tabs take
+    /// turns through a Web Lock, and a tab that waited for another's refresh uses it
+    /// rather than refreshing again.
+    pub async fn refresh(&self) -> Result<AuthResponse, ClientError> {
+        let in_flight = self.inner.refresh.borrow().clone();
+        let future = match in_flight {
+            Some(future) => future,
+            None => {
+                let this = self.clone();
+                let future = async move {
+                    let result = this.refresh_across_tabs().await;
+                    this.inner.refresh.borrow_mut().take();
+                    result
+                }
+                .boxed_local()
+                .shared();
+                *self.inner.refresh.borrow_mut() = Some(future.clone());
+                future
+            }
+        };
+        future.await
+    }
+
+    async fn refresh_across_tabs(&self) -> Result<AuthResponse, ClientError> {
+        let seen = self.inner.generation.get();
+        let this = self.clone();
+        browser::with_lock(REFRESH_LOCK, async move {
+            if this.inner.generation.get() != seen
+                && let Some(auth) = this.session()
+            {
+                return Ok(auth);
+            }
+            let result: Result<AuthResponse, ClientError> =
+                match this.send(Method::POST, REFRESH_PATH, None).await {
+                    Ok(reply) => decode(&reply),
+                    Err(error) => Err(error),
+                };
+            match &result {
+                Ok(auth) => {
+                    this.accept(SessionEvent::Refreshed(auth.clone()));
+                    this.tell_tabs(&TabMessage::Refreshed { auth: auth.clone() });
+                }
+                // The server refused the refresh token: the session is over.
+                Err(ClientError::Api {
+                    status: 400..=499, ..
+                }) => this.end(SessionEvent::Expired),
+                // Offline or a server fault: keep the session, the caller sees the error.
+                Err(_) => {}
+            }
+            result
+        })
+        .await
+    }
+
+    /// Sends; on a 401 outside `/api/auth`, refreshes once (unless fresh tokens arrived
+    /// while this request was out) and retries once.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<Reply, ClientError> {
+        let generation = self.inner.generation.get();
+        let first = self.send(method.clone(), path, body.clone()).await?;
+        if first.status != 401 || path.starts_with("/api/auth/") {
+            return Ok(first);
+        }
+        if self.inner.generation.get() == generation {
+            self.refresh().await?;
+        }
+        self.send(method, path, body).await
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<Reply, ClientError> {
+        let unsafe_method = !matches!(method, Method::GET | Method::HEAD);
+        let mut builder = RequestBuilder::new(&format!("{}{path}", self.inner.base))
+            .method(method)
+            .credentials(RequestCredentials::SameOrigin)
+            .header("Accept", "application/json");
+        if unsafe_method && let Some(token) = browser::csrf_token() {
+            builder = builder.header("X-CSRF-Token", &token);
+        }
+        let request = match body {
+            Some(json) => builder
+                .header("Content-Type", "application/json")
+                .body(json),
+            None => builder.build(),
+        }
+        .map_err(|_| ClientError::Network)?;
+        let response = request.send().await.map_err(|_| ClientError::Network)?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.trim().parse().ok());
+        let body = response.text().await.map_err(|_| ClientError::Network)?;
+        Ok(Reply {
+            status,
+            body,
+            retry_after,
+        })
+    }
+
+    /// Takes in fresh session data and schedules the next proactive refresh.
+    fn accept(&self, event: SessionEvent) {
+        let (SessionEvent::SignedIn(auth) | SessionEvent::Refreshed(auth)) = &event else {
+            return self.end(event);
+        };
+        self.inner.generation.set(self.inner.generation.get() + 1);
+        *self.inner.latest.borrow_mut() = Some(auth.clone());
+        self.schedule_refresh(&auth.session);
+        self.emit(event);
+    }
+
+    /// Forgets the session and cancels the proactive refresh.
+    fn end(&self, event: SessionEvent) {
+        self.inner.timer.set(self.inner.timer.get() + 1);
+        self.inner.latest.borrow_mut().take();
+        self.emit(event);
+    }
+
+    fn emit(&self, event: SessionEvent) {
+        let listener = self.inner.listener.borrow().clone();
+        if let Some(listener) = listener {
+            listener(event);
+        }
+    }
+
+    /// Refreshes shortly before the access token expires, so that a user who keeps
+    /// working never meets a 401. The delay is computed from the server's own times, so
+    /// a wrong client clock does not matter.
+    fn schedule_refresh(&self, session: &SessionView) {
+        let delay_ms = proactive_delay_ms(session);
+        let timer = self.inner.timer.get() + 1;
+        self.inner.timer.set(timer);
+        let this = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            gloo_timers::future::TimeoutFuture::new(delay_ms).await;
+            if this.inner.timer.get() == timer {
+                let _ = this.refresh().await;
+            }
+        });
+    }
+
+    fn tell_tabs(&self, message: &TabMessage) {
+        if let (Some(channel), Ok(text)) = (&self.inner.channel, serde_json::to_string(message)) {
+            let _ = channel.post_message(&JsValue::from_str(&text));
+        }
+    }
+
+    fn hear(&self, text: &str) {
+        match serde_json::from_str::<TabMessage>(text) {
+            Ok(TabMessage::SignedIn { auth }) => self.accept(SessionEvent::SignedIn(auth)),
+            Ok(TabMessage::Refreshed { auth }) => self.accept(SessionEvent::Refreshed(auth)),
+            Ok(TabMessage::SignedOut) => self.end(SessionEvent::SignedOut),
+            Err(_) => {}
+        }
+    }
+}
+
+/// When to refresh: a quarter of the lifetime before expiry, at most a minute before.
+pub fn proactive_delay_ms(session: &SessionView) -> u32 {
+    let lifetime_ms = (session.access_expires_at - session.server_time).max(0) * 1000;
+    let margin_ms = (lifetime_ms / 4).min(60_000);
+    u32::try_from(lifetime_ms - margin_ms).unwrap_or(u32::MAX)
+}
+
+fn decode<T: DeserializeOwned>(reply: &Reply) -> Result<T, ClientError> {
+    if !(200..300).contains(&reply.status) {
+        return Err(ClientError::from_response(
+            reply.status,
+            &reply.body,
+            reply.retry_after,
+        ));
+    }
+    serde_json::from_str(&reply.body).map_err(|_| ClientError::BadResponse {
+        status: reply.status,
+    })
+}
+
+fn no_content(reply: &Reply) -> Result<(), ClientError> {
+    if (200..300).contains(&reply.status) {
+        Ok(())
+    } else {
+        Err(ClientError::from_response(
+            reply.status,
+            &reply.body,
+            reply.retry_after,
+        ))
+    }
+}

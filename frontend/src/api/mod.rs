@@ -1,0 +1,8 @@
+//! The one place that talks HTTP: every API call of the SPA goes through [`Api`].
+
+pub mod browser;
+mod client;
+mod error;
+
+pub use client::{Api, SessionEvent, api};
+pub use error::ClientError;

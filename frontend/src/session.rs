@@ -1,0 +1,81 @@
+//! Who is signed in, as reactive state every page can read.
+
+use leptos::prelude::*;
+use shared::UserView;
+
+use crate::api::{SessionEvent, api};
+
+/// Where the session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Resuming a session at start-up.
+    Checking,
+    /// Signed in.
+    SignedIn,
+    /// Not signed in.
+    SignedOut,
+}
+
+/// The notice shown on the login page after a session ended on its own.
+pub const EXPIRED_NOTICE: &str = "Your session has expired. Please sign in again.";
+
+/// The session state, provided as context by [`crate::App`].
+#[derive(Debug, Clone, Copy)]
+pub struct Session {
+    /// The signed-in user.
+    pub user: RwSignal<Option<UserView>>,
+    /// Where the session stands.
+    pub status: RwSignal<Status>,
+    /// A notice for the login page.
+    pub notice: RwSignal<Option<&'static str>>,
+}
+
+impl Session {
+    /// Creates the state, connects it to the API client and resumes any session.
+    pub fn provide() -> Self {
+        let session = Self {
+            user: RwSignal::new(None),
+            status: RwSignal::new(Status::Checking),
+            notice: RwSignal::new(None),
+        };
+        provide_context(session);
+        api().on_session_event(move |event| session.apply(event));
+        leptos::task::spawn_local(async move {
+            match api().resume().await {
+                Ok(Some(_)) => {}
+                Ok(None) => session.status.set(Status::SignedOut),
+                // Expired already arrived as an event; anything else (offline) leaves the
+                // user signed out here, with the reason on the login page.
+                Err(_) if session.status.get_untracked() == Status::Checking => {
+                    session.status.set(Status::SignedOut);
+                }
+                Err(_) => {}
+            }
+        });
+        session
+    }
+
+    /// The session state of the running app.
+    pub fn get() -> Self {
+        expect_context()
+    }
+
+    fn apply(self, event: SessionEvent) {
+        match event {
+            SessionEvent::SignedIn(auth) | SessionEvent::Refreshed(auth) => {
+                self.user.set(Some(auth.user));
+                self.status.set(Status::SignedIn);
+                self.notice.set(None);
+            }
+            SessionEvent::SignedOut => {
+                self.user.set(None);
+                self.status.set(Status::SignedOut);
+            }
+            SessionEvent::Expired => {
+                self.user.set(None);
+                self.status.set(Status::SignedOut);
+                self.notice.set(Some(EXPIRED_NOTICE));
+            }
+        }
+    }
+}
