@@ -1,48 +1,58 @@
-//! The app shell: the route table and the navigation bar.
+//! The app shell: the navigation bar and the page for the current path.
 
 use leptos::prelude::*;
-use leptos_router::StaticSegment;
-use leptos_router::components::{A, Route, Router, Routes};
+use shared::Role;
 
-use crate::components::{Protected, SignOutButton};
+use crate::components::{Loading, SignOutButton};
 use crate::pages::{AdminPage, HomePage, LoginPage, NotFoundPage, RegisterPage, SessionsPage};
-use crate::routes::Page;
+use crate::routes::{Link, Location, Page, login_then, redirect};
 use crate::session::{Session, Status};
 
 /// The whole app.
 #[component]
 pub fn App() -> impl IntoView {
+    let location = Location::provide();
     let session = Session::provide();
+    let is_admin = move || session.user.get().is_some_and(|u| u.role == Role::Admin);
+    // A protected page visited while signed out goes to login, which comes back here.
+    Effect::new(move || {
+        let protected = location.page().is_some_and(Page::is_protected);
+        if protected && session.status.get() == Status::SignedOut {
+            redirect(&login_then(&location.here()));
+        }
+    });
+    let page = move || {
+        let page = location.page();
+        if page.is_some_and(Page::is_protected) && session.status.get() != Status::SignedIn {
+            return view! { <Loading/> }.into_any();
+        }
+        match page {
+            None => view! { <NotFoundPage/> }.into_any(),
+            Some(Page::Login) => view! { <LoginPage/> }.into_any(),
+            Some(Page::Register) => view! { <RegisterPage/> }.into_any(),
+            Some(Page::Home) => view! { <HomePage/> }.into_any(),
+            Some(Page::Sessions) => view! { <SessionsPage/> }.into_any(),
+            Some(Page::Admin) => view! { <AdminPage/> }.into_any(),
+        }
+    };
     view! {
-        <Router>
-            <header class="topbar">
-                <A href=Page::Home.path() attr:class="brand">"JWT Auth"</A>
-                <nav aria-label="Main">
-                    <Show
-                        when=move || session.status.get() == Status::SignedIn
-                        fallback=|| view! {
-                            <A href=Page::Login.path()>"Sign in"</A>
-                            <A href=Page::Register.path()>"Create account"</A>
-                        }
-                    >
-                        <A href=Page::Home.path()>"Home"</A>
-                        <A href=Page::Sessions.path()>"Sessions"</A>
-                        <Show when=move || session.user.get().is_some_and(|u| u.role == shared::Role::Admin)>
-                            <A href=Page::Admin.path()>"Admin"</A>
-                        </Show>
-                        <SignOutButton/>
-                    </Show>
-                </nav>
-            </header>
-            <main>
-                <Routes fallback=NotFoundPage>
-                    <Route path=StaticSegment(Page::Login.segment()) view=LoginPage/>
-                    <Route path=StaticSegment(Page::Register.segment()) view=RegisterPage/>
-                    <Route path=StaticSegment(Page::Home.segment()) view=|| view! { <Protected><HomePage/></Protected> }/>
-                    <Route path=StaticSegment(Page::Sessions.segment()) view=|| view! { <Protected><SessionsPage/></Protected> }/>
-                    <Route path=StaticSegment(Page::Admin.segment()) view=|| view! { <Protected><AdminPage/></Protected> }/>
-                </Routes>
-            </main>
-        </Router>
+        <header class="topbar">
+            <Link page=Page::Home class="brand">"JWT Auth"</Link>
+            <nav aria-label="Main">
+                <Show
+                    when=move || session.status.get() == Status::SignedIn
+                    fallback=|| view! {
+                        <Link page=Page::Login>"Sign in"</Link>
+                        <Link page=Page::Register>"Create account"</Link>
+                    }
+                >
+                    <Link page=Page::Home>"Home"</Link>
+                    <Link page=Page::Sessions>"Sessions"</Link>
+                    <Show when=is_admin><Link page=Page::Admin>"Admin"</Link></Show>
+                    <SignOutButton/>
+                </Show>
+            </nav>
+        </header>
+        <main>{page}</main>
     }
 }

@@ -1,4 +1,13 @@
-//! Every page's path, in one place, so links cannot drift from the router.
+//! Client-side routing: the app's pages, their paths, and navigation.
+//!
+//! A small router of our own rather than `leptos_router`: five fixed paths and one query
+//! parameter need no nested routes or path parameters, and leaving the library out keeps
+//! the SPA inside its download budget (150 KB gzip for WASM and JS).
+
+use leptos::ev::MouseEvent;
+use leptos::prelude::*;
+use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::*;
 
 /// The app's pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,18 +25,15 @@ pub enum Page {
 }
 
 impl Page {
-    /// The path segment the router matches (no leading slash).
-    pub const fn segment(self) -> &'static str {
-        match self {
-            Self::Home => "",
-            Self::Login => "login",
-            Self::Register => "register",
-            Self::Sessions => "sessions",
-            Self::Admin => "admin",
-        }
-    }
+    const ALL: [Self; 5] = [
+        Self::Home,
+        Self::Login,
+        Self::Register,
+        Self::Sessions,
+        Self::Admin,
+    ];
 
-    /// The absolute path, for links.
+    /// The page's path.
     pub const fn path(self) -> &'static str {
         match self {
             Self::Home => "/",
@@ -36,6 +42,133 @@ impl Page {
             Self::Sessions => "/sessions",
             Self::Admin => "/admin",
         }
+    }
+
+    /// The page at `path` (a trailing slash is ignored), if any.
+    pub fn at(path: &str) -> Option<Self> {
+        let path = if path.len() > 1 {
+            path.trim_end_matches('/')
+        } else {
+            path
+        };
+        Self::ALL.into_iter().find(|page| page.path() == path)
+    }
+
+    /// Whether only a signed-in user may see it.
+    pub const fn is_protected(self) -> bool {
+        matches!(self, Self::Home | Self::Sessions | Self::Admin)
+    }
+}
+
+/// Where the app is: path and query, kept in step with the address bar.
+#[derive(Debug, Clone, Copy)]
+pub struct Location {
+    path: RwSignal<String>,
+    search: RwSignal<String>,
+}
+
+impl Location {
+    /// Reads the address bar, follows back/forward, and provides the location as context.
+    pub fn provide() -> Self {
+        let location = Self {
+            path: RwSignal::new(String::new()),
+            search: RwSignal::new(String::new()),
+        };
+        location.sync();
+        if let Some(window) = web_sys::window() {
+            let on_pop = Closure::<dyn Fn()>::new(move || location.sync());
+            let _ = window
+                .add_event_listener_with_callback("popstate", on_pop.as_ref().unchecked_ref());
+            // The router lives as long as the page.
+            on_pop.forget();
+        }
+        provide_context(location);
+        location
+    }
+
+    /// The app's location.
+    pub fn get() -> Self {
+        expect_context()
+    }
+
+    /// The current path (reactive).
+    pub fn path(self) -> String {
+        self.path.get()
+    }
+
+    /// The current page, if the path is one (reactive).
+    pub fn page(self) -> Option<Page> {
+        self.path.with(|path| Page::at(path))
+    }
+
+    /// A query parameter of the current address.
+    pub fn query(self, key: &str) -> Option<String> {
+        web_sys::UrlSearchParams::new_with_str(&self.search.get_untracked())
+            .ok()?
+            .get(key)
+    }
+
+    /// Path and query, to come back to later.
+    pub fn here(self) -> String {
+        format!(
+            "{}{}",
+            self.path.get_untracked(),
+            self.search.get_untracked()
+        )
+    }
+
+    fn sync(self) {
+        if let Some(location) = web_sys::window().map(|w| w.location()) {
+            self.path
+                .set(location.pathname().unwrap_or_else(|_| "/".into()));
+            self.search.set(location.search().unwrap_or_default());
+        }
+    }
+}
+
+/// Goes to `to` (a path on this site), adding a history entry.
+pub fn navigate(to: &str) {
+    go(to, false);
+}
+
+/// Goes to `to` in place of the current history entry (for redirects, so that Back does
+/// not return to a page that only redirects again).
+pub fn redirect(to: &str) {
+    go(to, true);
+}
+
+fn go(to: &str, replace: bool) {
+    let Some(history) = web_sys::window().and_then(|w| w.history().ok()) else {
+        return;
+    };
+    let _ = if replace {
+        history.replace_state_with_url(&JsValue::NULL, "", Some(to))
+    } else {
+        history.push_state_with_url(&JsValue::NULL, "", Some(to))
+    };
+    Location::get().sync();
+}
+
+/// A link to one of the app's pages that navigates without reloading the app.
+#[component]
+pub fn Link(
+    page: Page,
+    children: Children,
+    #[prop(optional)] class: &'static str,
+) -> impl IntoView {
+    let location = Location::get();
+    let follow = move |ev: MouseEvent| {
+        let modified = ev.meta_key() || ev.ctrl_key() || ev.shift_key() || ev.alt_key();
+        if ev.button() == 0 && !modified && !ev.default_prevented() {
+            ev.prevent_default();
+            navigate(page.path());
+        }
+    };
+    view! {
+        <a href=page.path() class=class on:click=follow
+            aria-current=move || (location.page() == Some(page)).then_some("page")>
+            {children()}
+        </a>
     }
 }
 

@@ -75,8 +75,6 @@ impl FormErrors {
 pub fn CredentialsForm(
     /// Which form.
     mode: Mode,
-    /// Called after success (the session state is already updated).
-    on_success: impl Fn() + Clone + 'static,
 ) -> impl IntoView {
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
@@ -98,16 +96,15 @@ pub fn CredentialsForm(
             return;
         }
         pending.set(true);
-        let on_success = on_success.clone();
         leptos::task::spawn_local(async move {
             let result = match mode {
                 Mode::Login => api().login(&credentials).await,
                 Mode::Register => api().register(&credentials).await,
             };
             pending.set(false);
-            match result {
-                Ok(_) => on_success(),
-                Err(error) => errors.set(FormErrors::from_client_error(&error)),
+            // On success the session state changes and the page moves on.
+            if let Err(error) = result {
+                errors.set(FormErrors::from_client_error(&error));
             }
         });
     };

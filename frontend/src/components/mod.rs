@@ -2,13 +2,13 @@
 
 mod credentials_form;
 mod field;
-mod protected;
+mod loaded;
 mod sign_out;
 mod submit_button;
 
 pub use credentials_form::{CredentialsForm, FormErrors, Mode};
 pub use field::Field;
-pub use protected::Protected;
+pub use loaded::{Loaded, Reload, load, show_loaded};
 pub use sign_out::SignOutButton;
 pub use submit_button::SubmitButton;
 

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use shared::{Role, UserView};
 
 use crate::api::api;
-use crate::components::{Alert, Loading};
+use crate::components::{load, show_loaded};
 use crate::session::Session;
 
 /// The user list, for admins; everyone else is told plainly that it is not for them.
@@ -24,26 +24,20 @@ pub fn AdminPage() -> impl IntoView {
 
 #[component]
 fn UserList() -> impl IntoView {
-    let users =
-        LocalResource::new(|| async { api().get::<Vec<UserView>>("/api/admin/users").await });
+    let (users, _) = load(|| async { api().get::<Vec<UserView>>("/api/admin/users").await });
     view! {
         <section>
             <h1>"Users"</h1>
-            <Suspense fallback=Loading>
-                {move || users.get().map(|result| match result {
-                    Ok(list) => view! {
-                        <table class="users" id="users">
-                            <thead><tr><th scope="col">"Email"</th><th scope="col">"Role"</th></tr></thead>
-                            <tbody>
-                                {list.into_iter().map(|u| view! {
-                                    <tr><td>{u.email}</td><td>{u.role.as_str()}</td></tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                    Err(e) => view! { <Alert message=Signal::stored(Some(e.message()))/> }.into_any(),
-                })}
-            </Suspense>
+            {show_loaded(users, |list: &Vec<UserView>| view! {
+                <table class="users" id="users">
+                    <thead><tr><th scope="col">"Email"</th><th scope="col">"Role"</th></tr></thead>
+                    <tbody>
+                        {list.iter().map(|u| view! {
+                            <tr><td>{u.email.clone()}</td><td>{u.role.as_str()}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any())}
         </section>
     }
 }

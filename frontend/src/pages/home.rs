@@ -2,15 +2,14 @@ use leptos::prelude::*;
 use shared::Product;
 
 use crate::api::api;
-use crate::components::{Alert, Loading};
+use crate::components::{load, show_loaded};
 use crate::session::Session;
 
 /// Who you are, your role, and the (protected) product list.
 #[component]
 pub fn HomePage() -> impl IntoView {
     let session = Session::get();
-    let products =
-        LocalResource::new(|| async { api().get::<Vec<Product>>("/api/products").await });
+    let (products, reload) = load(|| async { api().get::<Vec<Product>>("/api/products").await });
     view! {
         <section>
             <h1>"Welcome"</h1>
@@ -20,20 +19,17 @@ pub fn HomePage() -> impl IntoView {
             })}
             <div class="section-head">
                 <h2>"Products"</h2>
-                <button type="button" class="secondary" on:click=move |_| products.refetch()>"Reload"</button>
+                <button type="button" class="secondary" id="reload-products" on:click=move |_| reload()>
+                    "Reload"
+                </button>
             </div>
-            <Suspense fallback=Loading>
-                {move || products.get().map(|result| match result {
-                    Ok(list) => view! {
-                        <ul class="products" id="products">
-                            {list.into_iter().map(|p| view! {
-                                <li><span>{p.name}</span><span class="price">{format_price(p.price_cents)}</span></li>
-                            }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                    Err(error) => view! { <Alert message=Signal::stored(Some(error.message()))/> }.into_any(),
-                })}
-            </Suspense>
+            {show_loaded(products, |list: &Vec<Product>| view! {
+                <ul class="products" id="products">
+                    {list.iter().map(|p| view! {
+                        <li><span>{p.name.clone()}</span><span class="price">{format_price(p.price_cents)}</span></li>
+                    }).collect_view()}
+                </ul>
+            }.into_any())}
         </section>
     }
 }

@@ -1,7 +1,6 @@
 use leptos::prelude::*;
-use leptos_router::components::A;
 
-use crate::routes::Page;
+use crate::routes::{Link, Page};
 
 /// Any path the app does not know.
 #[component]
@@ -9,7 +8,7 @@ pub fn NotFoundPage() -> impl IntoView {
     view! {
         <section class="narrow">
             <h1>"Page not found"</h1>
-            <p>"There is nothing at this address. " <A href=Page::Home.path()>"Go home"</A></p>
+            <p>"There is nothing at this address. " <Link page=Page::Home>"Go home"</Link></p>
         </section>
     }
 }

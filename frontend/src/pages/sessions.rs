@@ -1,42 +1,44 @@
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use shared::SessionInfo;
 
-use crate::api::{ClientError, api};
-use crate::components::{Alert, Loading};
+use crate::api::api;
+use crate::components::{Alert, load, show_loaded};
 
 /// Your devices: revoke one, sign out everywhere else, or everywhere.
 #[component]
 pub fn SessionsPage() -> impl IntoView {
-    let sessions =
-        LocalResource::new(|| async { api().get::<Vec<SessionInfo>>("/api/sessions").await });
+    let (sessions, reload) =
+        load(|| async { api().get::<Vec<SessionInfo>>("/api/sessions").await });
     let error = RwSignal::new(None::<String>);
     let pending = RwSignal::new(false);
 
-    let run = move |work: Vec<String>| {
+    // Revokes the given sessions, then shows the list again.
+    let revoke: Arc<dyn Fn(Vec<String>) + Send + Sync> = Arc::new(move |ids: Vec<String>| {
         pending.set(true);
+        let reload = Arc::clone(&reload);
         leptos::task::spawn_local(async move {
-            let mut failed: Option<ClientError> = None;
-            for id in work {
+            let mut failure = None;
+            for id in ids {
                 if let Err(e) = api().delete(&format!("/api/sessions/{id}")).await {
-                    failed = Some(e);
+                    failure = Some(e.message());
                 }
             }
-            error.set(failed.map(|e| e.message()));
+            error.set(failure);
             pending.set(false);
-            sessions.refetch();
+            reload();
         });
-    };
+    });
     let others = move || {
-        sessions
-            .get()
-            .and_then(Result::ok)
-            .map(|list| {
-                list.into_iter()
-                    .filter(|s| !s.current)
-                    .map(|s| s.id)
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
+        sessions.with(|state| match state {
+            Some(Ok(list)) => list
+                .iter()
+                .filter(|s| !s.current)
+                .map(|s| s.id.clone())
+                .collect(),
+            _ => Vec::new(),
+        })
     };
     let everywhere = move |_| {
         pending.set(true);
@@ -48,44 +50,55 @@ pub fn SessionsPage() -> impl IntoView {
             pending.set(false);
         });
     };
+    let revoke_others = Arc::clone(&revoke);
 
     view! {
         <section>
             <h1>"Your sessions"</h1>
             <Alert message=error/>
             <div class="actions">
-                <button type="button" class="secondary" disabled=move || pending.get() || others().is_empty()
-                    on:click=move |_| run(others())>"Sign out everywhere else"</button>
-                <button type="button" class="danger" disabled=move || pending.get() on:click=everywhere>
-                    "Sign out everywhere"
-                </button>
+                <button type="button" class="secondary" id="sign-out-others"
+                    disabled=move || pending.get() || others().is_empty()
+                    on:click=move |_| revoke_others(others())>"Sign out everywhere else"</button>
+                <button type="button" class="danger" id="sign-out-everywhere"
+                    disabled=move || pending.get() on:click=everywhere>"Sign out everywhere"</button>
             </div>
-            <Suspense fallback=Loading>
-                {move || sessions.get().map(|result| match result {
-                    Ok(list) => view! {
-                        <ul class="sessions" id="sessions">
-                            {list.into_iter().map(|s| {
-                                let id = s.id.clone();
-                                view! {
-                                    <li class:current=s.current>
-                                        <div>
-                                            <strong>{s.user_agent.clone().unwrap_or_else(|| "Unknown device".into())}</strong>
-                                            {s.current.then(|| view! { <span class="badge">"This device"</span> })}
-                                            <div class="meta">{format!("{} · last used {}", s.ip.clone().unwrap_or_default(), when(s.last_used_at))}</div>
-                                        </div>
-                                        <Show when=move || !s.current>
-                                            <button type="button" class="secondary" disabled=move || pending.get()
-                                                on:click={let id = id.clone(); move |_| run(vec![id.clone()])}>"Revoke"</button>
-                                        </Show>
-                                    </li>
-                                }
-                            }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                    Err(e) => view! { <Alert message=Signal::stored(Some(e.message()))/> }.into_any(),
-                })}
-            </Suspense>
+            {show_loaded(sessions, move |list: &Vec<SessionInfo>| view! {
+                <ul class="sessions" id="sessions">
+                    {list.iter().map(|s| session_row(s, pending, Arc::clone(&revoke))).collect_view()}
+                </ul>
+            }.into_any())}
         </section>
+    }
+}
+
+fn session_row(
+    session: &SessionInfo,
+    pending: RwSignal<bool>,
+    revoke: Arc<dyn Fn(Vec<String>) + Send + Sync>,
+) -> impl IntoView {
+    let id = session.id.clone();
+    let device = session
+        .user_agent
+        .clone()
+        .unwrap_or_else(|| "Unknown device".into());
+    let meta = format!(
+        "{} · last used {}",
+        session.ip.clone().unwrap_or_default(),
+        when(session.last_used_at)
+    );
+    view! {
+        <li class:current=session.current>
+            <div>
+                <strong>{device}</strong>
+                {session.current.then(|| view! { <span class="badge">"This device"</span> })}
+                <div class="meta">{meta}</div>
+            </div>
+            {(!session.current).then(|| view! {
+                <button type="button" class="secondary revoke" disabled=move || pending.get()
+                    on:click=move |_| revoke(vec![id.clone()])>"Revoke"</button>
+            })}
+        </li>
     }
 }
 

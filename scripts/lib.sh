@@ -1,0 +1,85 @@
+# Shared by scripts/run and scripts/test: idempotent install steps (each skips what is
+# already there) and the SPA build. Sourced, not run.
+
+say() { printf '\n==> %s\n' "$*"; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+APT_UPDATED=
+apt_install() {
+  if [ -z "$APT_UPDATED" ]; then
+    as_root apt-get update -qq
+    APT_UPDATED=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_cargo() {
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo is required: install Rust with rustup (https://rustup.rs)" >&2
+    exit 1
+  fi
+  export PATH="$HOME/.cargo/bin:$PATH"
+}
+
+ensure_wasm_target() {
+  rustup target list --installed | grep -q '^wasm32-unknown-unknown$' ||
+    rustup target add wasm32-unknown-unknown
+}
+
+# The version of a package in Cargo.lock.
+locked_version() {
+  awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+
+# binaryen's wasm-opt, version 132, from the npm registry (a Node build: no compiling).
+# Debian 12's binaryen 108 rewrites wasm-bindgen's externref table export to the wrong
+# table, which breaks the optimised module at start-up. Installed under target/tools.
+BINARYEN_VERSION=132
+ensure_wasm_opt() {
+  local bin="$PWD/target/tools/node_modules/.bin"
+  if ! "$bin/wasm-opt" --version 2>/dev/null | grep -q "version ${BINARYEN_VERSION}"; then
+    if ! command -v npm >/dev/null 2>&1; then
+      say "installing Node.js and npm (for binaryen's wasm-opt)"
+      apt_install nodejs npm
+    fi
+    say "installing binaryen $BINARYEN_VERSION (wasm-opt)"
+    npm install --no-audit --no-fund --silent --prefix target/tools "binaryen@${BINARYEN_VERSION}"
+  fi
+  export PATH="$bin:$PATH"
+}
+
+# trunk 0.21 (0.22 needs a newer rustc), wasm-bindgen-cli matching Cargo.lock exactly,
+# and wasm-opt.
+ensure_spa_toolchain() {
+  ensure_wasm_target
+  if ! trunk --version 2>/dev/null | grep -q '^trunk 0\.21\.'; then
+    say "installing trunk 0.21 (takes a few minutes, once)"
+    cargo install --locked trunk --version '~0.21'
+  fi
+  local bindgen
+  bindgen=$(locked_version wasm-bindgen)
+  if ! wasm-bindgen --version 2>/dev/null | grep -q " ${bindgen}\$"; then
+    say "installing wasm-bindgen-cli $bindgen"
+    cargo install --force wasm-bindgen-cli --version "$bindgen"
+  fi
+  ensure_wasm_opt
+}
+
+ensure_chromium() {
+  if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    say "installing Chromium and chromedriver"
+    apt_install chromium chromium-driver
+  fi
+}
+
+# Release build of the SPA into dist/, with gzip copies the backend serves to browsers
+# that accept them.
+build_spa() {
+  ensure_spa_toolchain
+  say "building the SPA (trunk build --release)"
+  trunk build --release
+  local file
+  for file in dist/*.wasm dist/*.js dist/*.css dist/*.html; do
+    [ -e "$file" ] && gzip -9 -k -f "$file"
+  done
+}
