@@ -4,5 +4,5 @@ pub mod browser;
 mod client;
 mod error;
 
-pub use client::{Api, SessionEvent, api};
+pub use client::{Api, SessionEvent, api, proactive_delay_ms};
 pub use error::ClientError;

@@ -1,0 +1,193 @@
+//! The API client's refresh logic, in a real browser, against a scripted `fetch`.
+
+mod support;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use frontend::api::{Api, ClientError, SessionEvent};
+use futures::future::join_all;
+use shared::{ErrorCode, MeResponse};
+use support::{FakeServer, Reply, auth_json, error_json, set_csrf_cookie, until};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const ME: &str = r#"{"user":{"id":"u1","email":"ann@example.com","role":"user","created_at":1}}"#;
+
+/// A client of its own (no tab channel), recording the session events it emits.
+fn client() -> (Api, Rc<RefCell<Vec<SessionEvent>>>) {
+    let api = Api::new("", None);
+    let events = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&events);
+    api.on_session_event(move |event| sink.borrow_mut().push(event));
+    (api, events)
+}
+
+#[wasm_bindgen_test]
+async fn five_concurrent_401s_share_one_refresh() {
+    let refreshed = Rc::new(Cell::new(false));
+    let flag = Rc::clone(&refreshed);
+    let server = FakeServer::install(move |call| match call.path.as_str() {
+        "/api/auth/refresh" => {
+            flag.set(true);
+            // Slow enough that all five 401s arrive while it is in flight.
+            Reply::Later(50, 200, auth_json("user", 900))
+        }
+        "/api/me" if flag.get() => Reply::Json(200, ME.into()),
+        _ => Reply::Json(401, error_json("token_expired")),
+    });
+    set_csrf_cookie("csrf-1");
+    let (api, events) = client();
+
+    let results = join_all((0..5).map(|_| api.get::<MeResponse>("/api/me"))).await;
+    for result in results {
+        assert_eq!(result.unwrap().user.email, "ann@example.com");
+    }
+    assert!(refreshed.get());
+    assert_eq!(
+        server.calls_to("/api/auth/refresh").len(),
+        1,
+        "one shared refresh"
+    );
+    assert_eq!(
+        server.calls_to("/api/me").len(),
+        10,
+        "each call retried once"
+    );
+    assert!(matches!(
+        events.borrow().as_slice(),
+        [SessionEvent::Refreshed(_)]
+    ));
+}
+
+#[wasm_bindgen_test]
+async fn a_call_is_retried_once_and_not_again() {
+    let server = FakeServer::install(|call| match call.path.as_str() {
+        "/api/auth/refresh" => Reply::Json(200, auth_json("user", 900)),
+        _ => Reply::Json(401, error_json("invalid_token")),
+    });
+    set_csrf_cookie("csrf-2");
+    let (api, _) = client();
+    let error = api.get::<MeResponse>("/api/me").await.unwrap_err();
+    assert_eq!(error.code(), Some(ErrorCode::InvalidToken));
+    assert_eq!(server.calls_to("/api/me").len(), 2);
+    assert_eq!(server.calls_to("/api/auth/refresh").len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_refresh_ends_the_session_without_a_retry_loop() {
+    let server = FakeServer::install(|call| match call.path.as_str() {
+        "/api/auth/refresh" => Reply::Json(401, error_json("invalid_refresh_token")),
+        _ => Reply::Json(401, error_json("session_revoked")),
+    });
+    set_csrf_cookie("csrf-3");
+    let (api, events) = client();
+    let error = api.get::<MeResponse>("/api/products").await.unwrap_err();
+    assert_eq!(error.code(), Some(ErrorCode::InvalidRefreshToken));
+    assert_eq!(
+        server.calls_to("/api/products").len(),
+        1,
+        "no retry after a failed refresh"
+    );
+    assert_eq!(server.calls_to("/api/auth/refresh").len(), 1);
+    assert_eq!(events.borrow().as_slice(), [SessionEvent::Expired]);
+}
+
+#[wasm_bindgen_test]
+async fn a_refresh_that_cannot_reach_the_server_keeps_the_session() {
+    let _server = FakeServer::install(|call| match call.path.as_str() {
+        "/api/auth/refresh" => Reply::NetworkError,
+        _ => Reply::Json(401, error_json("token_expired")),
+    });
+    set_csrf_cookie("csrf-4");
+    let (api, events) = client();
+    assert_eq!(
+        api.get::<MeResponse>("/api/me").await.unwrap_err(),
+        ClientError::Network
+    );
+    assert!(
+        events.borrow().is_empty(),
+        "offline is not a reason to sign out"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn the_csrf_header_goes_on_post_and_delete_but_not_get() {
+    let server = FakeServer::install(|call| match call.method.as_str() {
+        "GET" => Reply::Json(200, ME.into()),
+        "POST" => Reply::Json(200, auth_json("user", 900)),
+        _ => Reply::Json(204, String::new()),
+    });
+    set_csrf_cookie("the-csrf-token");
+    let (api, _) = client();
+    api.get::<MeResponse>("/api/me").await.unwrap();
+    api.refresh().await.unwrap();
+    api.delete("/api/sessions/s2").await.unwrap();
+    let calls = server.calls();
+    let csrf = |method: &str| {
+        calls
+            .iter()
+            .find(|c| c.method == method)
+            .unwrap()
+            .csrf
+            .clone()
+    };
+    assert_eq!(csrf("GET"), None);
+    assert_eq!(csrf("POST").as_deref(), Some("the-csrf-token"));
+    assert_eq!(csrf("DELETE").as_deref(), Some("the-csrf-token"));
+}
+
+#[wasm_bindgen_test]
+async fn html_garbage_and_silence_become_readable_errors() {
+    let (api, _) = client();
+    for (reply, expected) in [
+        (Reply::Html(502), "unexpected answer (status 502)"),
+        (
+            Reply::Json(200, "not json at all".into()),
+            "unexpected answer (status 200)",
+        ),
+        (
+            Reply::Json(500, String::new()),
+            "unexpected answer (status 500)",
+        ),
+        (Reply::NetworkError, "Cannot reach the server"),
+    ] {
+        let mut reply = Some(reply);
+        let _server = FakeServer::install(move |_| reply.take().unwrap_or(Reply::NetworkError));
+        let error = api.get::<MeResponse>("/api/health").await.unwrap_err();
+        assert!(error.message().contains(expected), "{}", error.message());
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_refresh_is_made_shortly_before_the_access_token_expires() {
+    let server = FakeServer::install(|call| match call.path.as_str() {
+        "/api/auth/login" => Reply::Json(200, auth_json("user", 1)),
+        _ => Reply::Json(200, auth_json("user", 900)),
+    });
+    let (api, _) = client();
+    let credentials = shared::Credentials {
+        email: "ann@example.com".into(),
+        password: "correct horse battery".into(),
+    };
+    api.login(&credentials).await.unwrap();
+    // A one-second token is refreshed a quarter of its life early, with no 401 first.
+    assert!(server.calls_to("/api/auth/refresh").is_empty());
+    assert!(until(|| server.calls_to("/api/auth/refresh").len() == 1).await);
+    assert!(server.calls_to("/api/me").is_empty());
+}
+
+#[wasm_bindgen_test]
+fn the_proactive_refresh_comes_a_quarter_of_the_lifetime_early_at_most_a_minute() {
+    let session = |lifetime: i64| shared::SessionView {
+        id: "s".into(),
+        access_expires_at: 5000 + lifetime,
+        refresh_expires_at: 0,
+        // The server's clock, not the browser's: a wrong client clock does not matter.
+        server_time: 5000,
+    };
+    assert_eq!(frontend::api::proactive_delay_ms(&session(2)), 1_500);
+    assert_eq!(frontend::api::proactive_delay_ms(&session(900)), 840_000);
+    assert_eq!(frontend::api::proactive_delay_ms(&session(0)), 0);
+}

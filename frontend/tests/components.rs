@@ -1,0 +1,145 @@
+//! The sign-in and registration form, rendered in a real browser against a scripted
+//! `fetch`: errors next to the fields they concern, and the busy state.
+
+mod support;
+
+use frontend::components::{CredentialsForm, Mode};
+use leptos::mount::mount_to;
+use leptos::prelude::*;
+use support::{FakeServer, Reply, error_json, until};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{HtmlButtonElement, HtmlElement, HtmlFormElement, HtmlInputElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// A fresh container holding the form; the returned handle keeps it mounted.
+fn render(mode: Mode) -> (HtmlElement, impl Drop) {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let container: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&container).unwrap();
+    let handle = mount_to(
+        container.clone(),
+        move || view! { <CredentialsForm mode=mode/> },
+    );
+    (container, handle)
+}
+
+fn find<T: JsCast>(root: &HtmlElement, selector: &str) -> T {
+    root.query_selector(selector)
+        .unwrap()
+        .unwrap()
+        .unchecked_into()
+}
+
+fn text(root: &HtmlElement, selector: &str) -> String {
+    root.query_selector(selector)
+        .unwrap()
+        .and_then(|e| e.text_content())
+        .unwrap_or_default()
+}
+
+fn fill_and_submit(root: &HtmlElement, email: &str, password: &str) {
+    for (id, value) in [("email", email), ("password", password)] {
+        let input: HtmlInputElement = find(root, &format!("#{id}"));
+        input.set_value(value);
+        input
+            .dispatch_event(&web_sys::Event::new("input").unwrap())
+            .unwrap();
+    }
+    find::<HtmlFormElement>(root, "form")
+        .request_submit()
+        .unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn client_side_rules_put_errors_next_to_their_fields_without_a_request() {
+    let server = FakeServer::install(|_| Reply::NetworkError);
+    let (root, _mounted) = render(Mode::Register);
+    fill_and_submit(&root, "not-an-email", "short");
+    assert!(until(|| !text(&root, "#email-error").is_empty()).await);
+    assert_eq!(text(&root, "#email-error"), "Enter a valid email address.");
+    let email: HtmlInputElement = find(&root, "#email");
+    assert_eq!(email.get_attribute("aria-invalid").as_deref(), Some("true"));
+
+    fill_and_submit(&root, "ann@example.com", "short");
+    assert!(until(|| text(&root, "#email-error").is_empty()).await);
+    assert!(text(&root, "#password-error").contains("at least 8 characters"));
+    assert!(server.calls().is_empty(), "nothing was sent");
+}
+
+#[wasm_bindgen_test]
+async fn the_submit_button_is_disabled_with_a_spinner_while_the_request_runs() {
+    let _server = FakeServer::install(|_| Reply::Never);
+    let (root, _mounted) = render(Mode::Login);
+    let button: HtmlButtonElement = find(&root, "button[type=submit]");
+    assert!(!button.disabled());
+    fill_and_submit(&root, "ann@example.com", "some password");
+    assert!(until(|| button.disabled()).await);
+    assert_eq!(button.get_attribute("aria-busy").as_deref(), Some("true"));
+    assert!(root.query_selector("button .spinner").unwrap().is_some());
+    assert_eq!(button.text_content().unwrap(), "Signing in…");
+}
+
+#[wasm_bindgen_test]
+async fn server_errors_are_shown_as_sentences_where_they_belong() {
+    for (code, selector, expected) in [
+        (
+            "invalid_credentials",
+            ".alert",
+            "The email or password is incorrect.",
+        ),
+        (
+            "email_taken",
+            "#email-error",
+            "An account with this email already exists.",
+        ),
+        (
+            "weak_password",
+            "#password-error",
+            "Choose a stronger password",
+        ),
+    ] {
+        let status = if code == "invalid_credentials" {
+            401
+        } else {
+            422
+        };
+        let _server = FakeServer::install(move |_| Reply::Json(status, error_json(code)));
+        let (root, _mounted) = render(Mode::Register);
+        fill_and_submit(&root, "ann@example.com", "Tr0ub4dor&3-long-enough");
+        assert!(
+            until(|| text(&root, selector).contains(expected)).await,
+            "{code}: {}",
+            root.inner_html()
+        );
+        let button: HtmlButtonElement = find(&root, "button[type=submit]");
+        assert!(!button.disabled(), "usable again after the answer");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn throttling_shows_how_long_to_wait() {
+    let _server = FakeServer::install(|_| Reply::Json(429, error_json("too_many_attempts")));
+    let (root, _mounted) = render(Mode::Login);
+    fill_and_submit(&root, "ann@example.com", "some password");
+    assert!(until(|| text(&root, ".alert").contains("Try again in 42 seconds")).await);
+}
+
+#[wasm_bindgen_test]
+async fn an_html_error_page_or_no_answer_gives_a_readable_message() {
+    for (reply, expected) in [
+        (Reply::Html(502), "unexpected answer"),
+        (Reply::NetworkError, "Cannot reach the server"),
+    ] {
+        let mut reply = Some(reply);
+        let _server = FakeServer::install(move |_| reply.take().unwrap_or(Reply::NetworkError));
+        let (root, _mounted) = render(Mode::Login);
+        fill_and_submit(&root, "ann@example.com", "some password");
+        assert!(
+            until(|| text(&root, ".alert").contains(expected)).await,
+            "{}",
+            root.inner_html()
+        );
+    }
+}

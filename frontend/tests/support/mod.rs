@@ -1,0 +1,162 @@
+//! A scripted stand-in for the server at the browser boundary (`window.fetch`), and
+//! helpers to wait for the DOM.
+
+// Each test binary uses part of this module.
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Promise, Reflect};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{Request, Response, ResponseInit};
+
+/// One request the app made.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    pub csrf: Option<String>,
+}
+
+/// What the fake server answers.
+pub enum Reply {
+    /// A JSON body with a status.
+    Json(u16, String),
+    /// The same, after `ms` milliseconds.
+    Later(u32, u16, String),
+    /// A proxy's HTML error page.
+    Html(u16),
+    /// No answer: the connection failed.
+    NetworkError,
+    /// An answer that never comes.
+    Never,
+}
+
+/// The calls seen so far; the fake stays installed until the next `install`.
+pub struct FakeServer {
+    calls: Rc<RefCell<Vec<Call>>>,
+    _fetch: Closure<dyn FnMut(Request) -> Promise>,
+}
+
+impl FakeServer {
+    /// Replaces `window.fetch` with `handler`.
+    pub fn install(mut handler: impl FnMut(&Call) -> Reply + 'static) -> Self {
+        let calls = Rc::new(RefCell::new(Vec::new()));
+        let log = Rc::clone(&calls);
+        let fetch = Closure::<dyn FnMut(Request) -> Promise>::new(move |request: Request| {
+            let url = web_sys::Url::new(&request.url()).unwrap();
+            let call = Call {
+                method: request.method(),
+                path: url.pathname(),
+                csrf: request.headers().get("x-csrf-token").unwrap(),
+            };
+            log.borrow_mut().push(call.clone());
+            match handler(&call) {
+                Reply::Json(status, body) => Promise::resolve(&json(status, &body)),
+                Reply::Later(ms, status, body) => after(ms, &json(status, &body)),
+                Reply::Html(status) => Promise::resolve(&html(status)),
+                Reply::NetworkError => Promise::reject(&js_sys::TypeError::new("Failed to fetch")),
+                Reply::Never => Promise::new(&mut |_, _| {}),
+            }
+        });
+        Reflect::set(&window(), &"fetch".into(), fetch.as_ref()).unwrap();
+        Self {
+            calls,
+            _fetch: fetch,
+        }
+    }
+
+    /// Calls to `path` so far.
+    pub fn calls_to(&self, path: &str) -> Vec<Call> {
+        self.calls
+            .borrow()
+            .iter()
+            .filter(|c| c.path == path)
+            .cloned()
+            .collect()
+    }
+
+    /// Every call so far.
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.borrow().clone()
+    }
+}
+
+fn window() -> web_sys::Window {
+    web_sys::window().unwrap()
+}
+
+fn json(status: u16, body: &str) -> JsValue {
+    let init = ResponseInit::new();
+    init.set_status(status);
+    let headers = web_sys::Headers::new().unwrap();
+    headers.set("content-type", "application/json").unwrap();
+    if status == 429 {
+        headers.set("retry-after", "42").unwrap();
+    }
+    init.set_headers(&headers);
+    Response::new_with_opt_str_and_init(if status == 204 { None } else { Some(body) }, &init)
+        .unwrap()
+        .into()
+}
+
+fn html(status: u16) -> JsValue {
+    let init = ResponseInit::new();
+    init.set_status(status);
+    Response::new_with_opt_str_and_init(
+        Some("<html><body><h1>502 Bad Gateway</h1></body></html>"),
+        &init,
+    )
+    .unwrap()
+    .into()
+}
+
+fn after(ms: u32, value: &JsValue) -> Promise {
+    Promise::new(&mut |resolve: js_sys::Function, _| {
+        let value = value.clone();
+        let callback = Closure::once_into_js(move || {
+            let _ = resolve.call1(&JsValue::NULL, &value);
+        });
+        window()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(
+                callback.unchecked_ref(),
+                ms as i32,
+            )
+            .unwrap();
+    })
+}
+
+/// Waits (up to two seconds) until `condition` holds.
+pub async fn until(mut condition: impl FnMut() -> bool) -> bool {
+    for _ in 0..200 {
+        if condition() {
+            return true;
+        }
+        gloo_timers::future::TimeoutFuture::new(10).await;
+    }
+    condition()
+}
+
+/// A user, a session and times, as the server would send them.
+pub fn auth_json(role: &str, lifetime_secs: i64) -> String {
+    format!(
+        r#"{{"user":{{"id":"u1","email":"ann@example.com","role":"{role}","created_at":1}},
+            "session":{{"id":"s1","access_expires_at":{},"refresh_expires_at":9999999999,"server_time":1000}}}}"#,
+        1000 + lifetime_secs
+    )
+}
+
+/// An API error body.
+pub fn error_json(code: &str) -> String {
+    format!(r#"{{"error":{{"code":"{code}","message":"m"}}}}"#)
+}
+
+/// Sets the readable CSRF cookie (as the server would).
+pub fn set_csrf_cookie(value: &str) {
+    let document: web_sys::HtmlDocument = window().document().unwrap().unchecked_into();
+    document
+        .set_cookie(&format!("csrf_token={value}; path=/"))
+        .unwrap();
+}
