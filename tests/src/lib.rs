@@ -1,8 +1,10 @@
 //! The harness for tests that drive the real backend: a cookie-keeping browser-like HTTP
-//! client, a fresh database per test (SQLite or PostgreSQL), backend processes, and a TCP
-//! proxy that can cut a process off from its database.
+//! client, headless Chromium through WebDriver, a fresh database per test (SQLite or
+//! PostgreSQL), backend processes, and a TCP proxy that can cut a process off from its
+//! database.
 
 pub mod browser;
+pub mod chrome;
 pub mod database;
 pub mod process;
 pub mod proxy;
@@ -11,6 +13,7 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use browser::Browser;
+pub use chrome::Chrome;
 pub use database::TestDatabase;
 pub use process::BackendProcess;
 pub use proxy::TcpProxy;

@@ -15,7 +15,7 @@ pub fn SignOutButton() -> impl IntoView {
         });
     };
     view! {
-        <button type="button" class="link" on:click=sign_out disabled=move || pending.get()>
+        <button type="button" class="link" id="sign-out" on:click=sign_out disabled=move || pending.get()>
             "Sign out"
         </button>
     }

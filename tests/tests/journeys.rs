@@ -1,0 +1,366 @@
+//! The whole journey in real headless Chromium, against the real backend serving the
+//! real release build of the SPA (`dist/`, built by scripts/test) on a fresh SQLite
+//! database. Access tokens live 2 s where a journey needs them to expire, so expiry
+//! happens during the test: time here is the browser's and the server's own, which no
+//! test can move, so those journeys wait for it.
+//!
+//! Every journey ends with a screenshot under `target/e2e/`, and with no console errors
+//! and no request to another origin.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use e2e::process::{backend_bin, backend_command};
+use e2e::{BackendProcess, Chrome, PASSWORD, TestDatabase};
+use fantoccini::cookies::Cookie;
+use fantoccini::key::Key;
+use tempfile::TempDir;
+
+const SECRET: &str = "browser-journeys-secret-0123456789-abcdefghijk";
+
+/// The backend serving the built SPA, with its database and working folder.
+struct App {
+    server: BackendProcess,
+    db: TestDatabase,
+    _cwd: TempDir,
+}
+
+fn dist() -> PathBuf {
+    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist");
+    assert!(
+        dist.join("index.html").exists(),
+        "dist/ has no build of the SPA: run scripts/build-spa first (scripts/test does)"
+    );
+    dist.canonicalize().unwrap()
+}
+
+async fn app(access_ttl: &str) -> App {
+    let db = TestDatabase::sqlite();
+    let cwd = tempfile::tempdir().unwrap();
+    let mut command = backend_command(&backend_bin(), cwd.path());
+    command
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .env("DATABASE_URL", db.url())
+        .env("JWT_SECRET", SECRET)
+        .env("STATIC_DIR", dist())
+        .env("ACCESS_TOKEN_TTL", access_ttl);
+    let server = BackendProcess::launch(command).await;
+    App {
+        server,
+        db,
+        _cwd: cwd,
+    }
+}
+
+impl App {
+    async fn browser(&self) -> Chrome {
+        Chrome::start(&self.server.base_url()).await
+    }
+
+    /// How many refreshes the server has answered.
+    fn refreshes(&self) -> usize {
+        self.server
+            .log()
+            .lines()
+            .filter(|l| l.contains("uri=/api/auth/refresh") && l.contains("finished processing"))
+            .count()
+    }
+
+    fn create_admin(&self, email: &str) {
+        let mut command = backend_command(&backend_bin(), Path::new("/"));
+        command
+            .args([
+                "user",
+                "create",
+                "--admin",
+                "--password-stdin",
+                "--email",
+                email,
+            ])
+            .env("DATABASE_URL", self.db.url())
+            .stdin(Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+}
+
+async fn register(chrome: &Chrome, email: &str) {
+    chrome.open("/register").await;
+    chrome.fill("#email", email).await;
+    chrome.fill("#password", PASSWORD).await;
+    // Enter submits: the form works from the keyboard.
+    chrome
+        .element("#password")
+        .await
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .unwrap();
+    chrome.wait_for_text("#user-email", email).await;
+    chrome.wait_for_path("/").await;
+}
+
+async fn login(chrome: &Chrome, email: &str, password: &str) {
+    chrome.open("/login").await;
+    chrome.fill("#email", email).await;
+    chrome.fill("#password", password).await;
+    chrome.click("button[type=submit]").await;
+}
+
+async fn assert_products_shown(chrome: &Chrome) {
+    chrome
+        .wait_for_text("#products", "Mechanical keyboard")
+        .await;
+    assert!(!chrome.has(".alert").await, "{}", chrome.page_text().await);
+}
+
+/// Waits until an access token issued now would have expired (2 s tokens).
+async fn outlive_access_token() {
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+}
+
+#[tokio::test]
+async fn register_lands_home_and_a_reload_stays_signed_in() {
+    let app = app("15m").await;
+    let chrome = app.browser().await;
+    register(&chrome, "newcomer@example.com").await;
+    chrome.wait_for_text("#user-role", "user").await;
+    assert_products_shown(&chrome).await;
+
+    chrome.client.refresh().await.unwrap();
+    chrome
+        .wait_for_text("#user-email", "newcomer@example.com")
+        .await;
+    assert_products_shown(&chrome).await;
+    assert_eq!(chrome.path().await, "/");
+    chrome.finish("register-and-reload").await;
+}
+
+#[tokio::test]
+async fn after_the_access_token_expires_work_goes_on_after_one_refresh() {
+    let app = app("2s").await;
+    let chrome = app.browser().await;
+    register(&chrome, "worker@example.com").await;
+    assert_products_shown(&chrome).await;
+    assert_eq!(app.refreshes(), 0);
+
+    outlive_access_token().await;
+    chrome.click("#reload-products").await;
+    assert_products_shown(&chrome).await;
+    assert_eq!(chrome.path().await, "/", "no detour to the login page");
+    assert_eq!(app.refreshes(), 1, "exactly one refresh since sign-in");
+    chrome.finish("expired-access-token").await;
+}
+
+#[tokio::test]
+async fn two_tabs_past_expiry_act_at_once_and_both_keep_working() {
+    let app = app("2s").await;
+    let chrome = app.browser().await;
+    register(&chrome, "tabs@example.com").await;
+    let first = chrome.client.window().await.unwrap();
+    let second = chrome.client.new_window(true).await.unwrap().handle;
+    chrome
+        .client
+        .switch_to_window(second.clone())
+        .await
+        .unwrap();
+    chrome.open("/").await;
+    assert_products_shown(&chrome).await;
+
+    outlive_access_token().await;
+    // Both tabs ask for data at the same moment, each through the app's own client.
+    for tab in [&first, &second] {
+        chrome.client.switch_to_window(tab.clone()).await.unwrap();
+        chrome
+            .client
+            .execute("document.getElementById('reload-products').click()", vec![])
+            .await
+            .unwrap();
+    }
+    for tab in [&first, &second] {
+        chrome.client.switch_to_window(tab.clone()).await.unwrap();
+        assert_products_shown(&chrome).await;
+        assert_eq!(chrome.path().await, "/");
+    }
+    assert!(
+        !app.server.log().contains("reuse detected"),
+        "no reuse false alarm"
+    );
+    chrome.open("/sessions").await;
+    chrome.wait_for_text("#sessions", "This device").await;
+    chrome.finish("two-tabs").await;
+}
+
+#[tokio::test]
+async fn signing_out_in_one_tab_signs_out_the_other_and_back_shows_nothing() {
+    let app = app("15m").await;
+    let chrome = app.browser().await;
+    register(&chrome, "leaving@example.com").await;
+    // Browse to a second protected page, so that Back has protected pages to return to.
+    chrome.click("nav a[href='/sessions']").await;
+    chrome.wait_for_text("#sessions", "This device").await;
+    let first = chrome.client.window().await.unwrap();
+    let second = chrome.client.new_window(true).await.unwrap().handle;
+    chrome.client.switch_to_window(second).await.unwrap();
+    chrome.open("/sessions").await;
+    chrome.wait_for_text("#sessions", "This device").await;
+    chrome.click("#sign-out").await;
+    chrome.wait_for_path("/login?next=%2Fsessions").await;
+
+    // The first tab follows by itself, without a reload.
+    chrome.client.switch_to_window(first).await.unwrap();
+    chrome.wait_for_path("/login?next=%2Fsessions").await;
+    assert!(!chrome.has("#sessions").await);
+
+    // Back returns to the home page's history entry: it must show nothing protected.
+    chrome.client.back().await.unwrap();
+    chrome.wait_for_path("/login?next=%2F").await;
+    assert!(
+        !chrome.has("#products").await,
+        "{}",
+        chrome.page_text().await
+    );
+    assert!(!chrome.has("#user-email").await);
+    chrome.finish("sign-out-other-tab").await;
+}
+
+#[tokio::test]
+async fn a_session_revoked_from_another_browser_ends_with_the_expired_notice() {
+    let app = app("15m").await;
+    let laptop = app.browser().await;
+    register(&laptop, "two-devices@example.com").await;
+
+    let phone = app.browser().await;
+    login(&phone, "two-devices@example.com", PASSWORD).await;
+    phone
+        .wait_for_text("#user-email", "two-devices@example.com")
+        .await;
+    phone.open("/sessions").await;
+    phone.wait_for_text("#sessions", "This device").await;
+    phone.click("#sessions .revoke").await;
+    phone.wait_for_text("#sessions", "This device").await;
+    assert!(
+        !phone.has("#sessions .revoke").await,
+        "only this device is left"
+    );
+    phone.finish("revoke-other-device").await;
+
+    laptop.click("#reload-products").await;
+    laptop
+        .wait_for_text("#notice", "Your session has expired")
+        .await;
+    assert!(laptop.path().await.starts_with("/login"));
+    assert!(!laptop.has("#products").await);
+    laptop.finish("revoked-session-expired-notice").await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_explained_and_five_failures_bring_a_wait() {
+    let app = app("15m").await;
+    let chrome = app.browser().await;
+    register(&chrome, "forgetful@example.com").await;
+    chrome.click("#sign-out").await;
+    chrome.wait_for_path("/login?next=%2F").await;
+
+    for attempt in 1..=5 {
+        chrome.fill("#email", "forgetful@example.com").await;
+        chrome
+            .fill("#password", &format!("wrong password {attempt}"))
+            .await;
+        chrome.click("button[type=submit]").await;
+        chrome
+            .wait_for_text(".alert", "The email or password is incorrect.")
+            .await;
+        assert!(chrome.path().await.starts_with("/login"), "no navigation");
+        // The next attempt must not read this attempt's message.
+        chrome.client.refresh().await.unwrap();
+    }
+    chrome.fill("#email", "forgetful@example.com").await;
+    chrome.fill("#password", PASSWORD).await;
+    chrome.click("button[type=submit]").await;
+    chrome
+        .wait_for_text(".alert", "Too many sign-in attempts. Try again in")
+        .await;
+    // The wait counts down in real time: 30 seconds, or 29 if a second has passed.
+    let alert = chrome.element(".alert").await.text().await.unwrap();
+    let seconds: u32 = alert
+        .split_whitespace()
+        .find_map(|word| word.parse().ok())
+        .unwrap_or_else(|| panic!("no wait in {alert:?}"));
+    assert!((25..=30).contains(&seconds), "{alert}");
+    chrome.finish("throttled-login").await;
+}
+
+#[tokio::test]
+async fn admins_see_the_user_list_and_others_are_told_it_is_not_for_them() {
+    let app = app("15m").await;
+    let chrome = app.browser().await;
+    register(&chrome, "regular@example.com").await;
+    assert!(
+        !chrome.has("nav a[href='/admin']").await,
+        "no admin link for users"
+    );
+    chrome.open("/admin").await;
+    chrome
+        .wait_for_text("#not-allowed", "administrators only")
+        .await;
+    chrome.screenshot("admin-not-allowed").await;
+    chrome.click("#sign-out").await;
+
+    app.create_admin("boss@example.com");
+    login(&chrome, "boss@example.com", PASSWORD).await;
+    chrome.wait_for_text("#user-role", "admin").await;
+    chrome.open("/admin").await;
+    chrome.wait_for_text("#users", "regular@example.com").await;
+    chrome.wait_for_text("#users", "boss@example.com").await;
+    chrome.finish("admin-user-list").await;
+}
+
+/// A cookie replacing one of the server's: same name, path and attributes.
+fn session_cookie(name: &'static str, value: &'static str) -> Cookie<'static> {
+    let mut cookie = Cookie::new(name, value);
+    cookie.set_path(if name == "refresh_token" {
+        "/api/auth"
+    } else {
+        "/api"
+    });
+    cookie.set_domain("127.0.0.1");
+    cookie.set_http_only(true);
+    cookie.set_secure(false);
+    cookie.set_same_site(cookie::SameSite::Strict);
+    cookie
+}
+
+#[tokio::test]
+async fn a_forged_access_cookie_is_refused_and_the_app_recovers() {
+    let app = app("15m").await;
+    let chrome = app.browser().await;
+    register(&chrome, "forged@example.com").await;
+    let forged = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+    chrome
+        .client
+        .add_cookie(session_cookie("access_token", forged))
+        .await
+        .unwrap();
+
+    chrome.click("#reload-products").await;
+    assert_products_shown(&chrome).await;
+    assert_eq!(app.refreshes(), 1, "recovered through one refresh");
+
+    // With the refresh token forged too, the app falls back to the login page.
+    for name in ["access_token", "refresh_token"] {
+        chrome
+            .client
+            .add_cookie(session_cookie(name, "forged"))
+            .await
+            .unwrap();
+    }
+    chrome.click("#reload-products").await;
+    chrome
+        .wait_for_text("#notice", "Your session has expired")
+        .await;
+    assert!(chrome.path().await.starts_with("/login"));
+    chrome.finish("forged-cookie").await;
+}
