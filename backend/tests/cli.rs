@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use e2e::Browser;
 use e2e::process::{BackendProcess, backend_command};
-use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_backend");
 
@@ -112,122 +112,58 @@ fn migrate_applies_the_schema_and_exits() {
     one_line_error(&output);
 }
 
-fn cookie_values(response: &reqwest::blocking::Response) -> Vec<(String, String)> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok()?.split(';').next()?.split_once('='))
-        .map(|(name, value)| (name.to_owned(), value.to_owned()))
-        .filter(|(_, value)| !value.is_empty())
-        .collect()
-}
-
-#[test]
-fn logs_never_contain_passwords_tokens_or_the_secret() {
+#[tokio::test]
+async fn logs_never_contain_passwords_tokens_or_the_secret() {
     let dir = tempfile::tempdir().unwrap();
     let secret = "log-test-secret-9f8e7d6c5b4a3210-ZYXWVUTSRQPONM";
     let password = "Unique-Passw0rd-For-Log-Scan";
+    let wrong = "Wrong-Passw0rd-Scan";
     let mut command = backend(dir.path());
     command
         .env("BIND_ADDR", "127.0.0.1:0")
         .env("JWT_SECRET", secret)
         .env("RUST_LOG", "trace");
-    let server = BackendProcess::start(command);
-    let http = reqwest::blocking::Client::new();
-    let credentials = json!({"email": "logscan@example.com", "password": password});
-    let mut seen: Vec<String> = Vec::new();
-    let mut jar: Vec<(String, String)> = Vec::new();
-    let mut send = |request: reqwest::blocking::RequestBuilder, jar: &mut Vec<(String, String)>| {
-        let cookie = jar
-            .iter()
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let csrf = jar
-            .iter()
-            .find(|(n, _)| n == "csrf_token")
-            .map(|(_, v)| v.clone());
-        let mut request = request.header("cookie", cookie);
-        if let Some(csrf) = csrf {
-            request = request.header("x-csrf-token", csrf);
+    let server = BackendProcess::launch(command).await;
+    let browser = Browser::new(server.base_url());
+    let email = "logscan@example.com";
+    let mut issued: Vec<String> = Vec::new();
+    let mut remember = |browser: &Browser| {
+        for name in ["access_token", "refresh_token", "csrf_token"] {
+            issued.extend(browser.cookie(name));
         }
-        let response = request.send().unwrap();
-        for (name, value) in cookie_values(&response) {
-            seen.push(value.clone());
-            jar.retain(|(n, _)| *n != name);
-            jar.push((name, value));
-        }
-        response.status().as_u16()
     };
 
-    assert_eq!(
-        send(
-            http.post(server.url("/api/auth/register"))
-                .json(&credentials),
-            &mut jar
-        ),
-        201
-    );
-    let wrong = json!({"email": "logscan@example.com", "password": "Wrong-Passw0rd-Scan"});
-    assert_eq!(
-        send(
-            http.post(server.url("/api/auth/login")).json(&wrong),
-            &mut jar
-        ),
-        401
-    );
-    assert_eq!(
-        send(
-            http.post(server.url("/api/auth/login")).json(&credentials),
-            &mut jar
-        ),
-        200
-    );
-    assert_eq!(send(http.get(server.url("/api/me")), &mut jar), 200);
-    let bearer = jar
-        .iter()
-        .find(|(n, _)| n == "access_token")
-        .unwrap()
-        .1
-        .clone();
-    assert_eq!(
-        send(
-            http.get(server.url("/api/sessions")).bearer_auth(&bearer),
-            &mut jar
-        ),
-        200
-    );
-    assert_eq!(
-        send(http.post(server.url("/api/auth/refresh")), &mut jar),
-        200
-    );
-    assert_eq!(
-        send(http.post(server.url("/api/auth/logout")), &mut jar),
-        204
-    );
-    assert_eq!(
-        send(
-            http.post(server.url("/api/auth/login")).json(&credentials),
-            &mut jar
-        ),
-        200
-    );
-    assert_eq!(
-        send(http.post(server.url("/api/auth/logout-all")), &mut jar),
-        204
-    );
+    assert_eq!(browser.register(email, password).await.status(), 201);
+    remember(&browser);
+    assert_eq!(browser.login(email, wrong).await.status(), 401);
+    assert_eq!(browser.login(email, password).await.status(), 200);
+    remember(&browser);
+    assert_eq!(browser.get("/api/me").await.status(), 200);
+    let bearer = browser.cookie("access_token").unwrap();
+    let by_bearer = reqwest::Client::new()
+        .get(server.url("/api/sessions"))
+        .bearer_auth(&bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_bearer.status(), 200);
+    assert_eq!(browser.refresh().await.status(), 200);
+    remember(&browser);
+    assert_eq!(browser.post("/api/auth/logout").await.status(), 204);
+    assert_eq!(browser.login(email, password).await.status(), 200);
+    remember(&browser);
+    assert_eq!(browser.post("/api/auth/logout-all").await.status(), 204);
 
     let log = server.stop();
     assert!(
         log.contains("/api/auth/refresh"),
         "the log was captured: {log:.400}"
     );
-    for needle in [secret, password, "Wrong-Passw0rd-Scan"] {
+    for needle in [secret, password, wrong] {
         assert!(!log.contains(needle), "log contains {needle}");
     }
-    assert!(seen.len() >= 9, "tokens were issued");
-    for value in seen {
+    assert!(issued.len() >= 12, "tokens were issued");
+    for value in issued {
         assert!(
             !log.contains(&value),
             "log contains a cookie value {value:.20}…"

@@ -5,6 +5,21 @@ use serde_json::json;
 
 use crate::helpers::*;
 
+/// A fresh browser posting credentials to `path` with one extra header.
+async fn credentials_with(
+    app: &TestApp,
+    path: &str,
+    header: (&str, &str),
+    email: &str,
+) -> reqwest::Response {
+    let browser = app.browser();
+    let request = browser
+        .request(Method::POST, path)
+        .header(header.0, header.1)
+        .json(&json!({"email": email, "password": PASSWORD}));
+    browser.send(request).await
+}
+
 async fn assert_csrf_rejected(response: reqwest::Response) {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(error_code(response).await, "csrf_rejected");
@@ -59,15 +74,13 @@ async fn a_foreign_origin_is_rejected_even_with_the_right_token() {
             .await;
         assert_csrf_rejected(response).await;
     }
-    let response = app
-        .browser()
-        .send(
-            app.browser()
-                .request(Method::POST, "/api/auth/login")
-                .header("origin", "https://evil.example")
-                .json(&json!({"email": "origin@example.com", "password": PASSWORD})),
-        )
-        .await;
+    let response = credentials_with(
+        &app,
+        "/api/auth/login",
+        ("origin", "https://evil.example"),
+        "origin@example.com",
+    )
+    .await;
     assert_csrf_rejected(response).await;
     assert_eq!(browser.get("/api/me").await.status(), StatusCode::OK);
 }
@@ -90,30 +103,26 @@ async fn the_own_origin_and_configured_origins_are_allowed() {
         assert_eq!(response.status(), StatusCode::CREATED, "{origin}");
     }
     // Configuring origins replaces the development defaults.
-    let response = app
-        .browser()
-        .send(
-            app.browser()
-                .request(Method::POST, "/api/auth/login")
-                .header("origin", "http://localhost:8080")
-                .json(&json!({"email": "x@example.com", "password": PASSWORD})),
-        )
-        .await;
+    let response = credentials_with(
+        &app,
+        "/api/auth/login",
+        ("origin", "http://localhost:8080"),
+        "x@example.com",
+    )
+    .await;
     assert_csrf_rejected(response).await;
 }
 
 #[tokio::test]
 async fn the_trunk_dev_server_origin_is_allowed_in_development() {
     let app = spawn_app().await;
-    let browser = app.browser();
-    let response = browser
-        .send(
-            browser
-                .request(Method::POST, "/api/auth/register")
-                .header("origin", "http://localhost:8080")
-                .json(&json!({"email": "trunk@example.com", "password": PASSWORD})),
-        )
-        .await;
+    let response = credentials_with(
+        &app,
+        "/api/auth/register",
+        ("origin", "http://localhost:8080"),
+        "trunk@example.com",
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::CREATED);
 }
 
@@ -130,15 +139,13 @@ async fn cross_site_and_same_site_fetch_metadata_are_rejected() {
             )
             .await;
         assert_csrf_rejected(response).await;
-        let response = app
-            .browser()
-            .send(
-                app.browser()
-                    .request(Method::POST, "/api/auth/register")
-                    .header("sec-fetch-site", site)
-                    .json(&json!({"email": "csrf-reg@example.com", "password": PASSWORD})),
-            )
-            .await;
+        let response = credentials_with(
+            &app,
+            "/api/auth/register",
+            ("sec-fetch-site", site),
+            "csrf-reg@example.com",
+        )
+        .await;
         assert_csrf_rejected(response).await;
     }
     // Nothing was created by the refused registration.
