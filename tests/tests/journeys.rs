@@ -227,6 +227,30 @@ async fn signing_out_in_one_tab_signs_out_the_other_and_back_shows_nothing() {
 }
 
 #[tokio::test]
+async fn signing_in_in_one_tab_signs_in_the_other() {
+    let app = app("15m").await;
+    let chrome = app.browser().await;
+    register(&chrome, "returning@example.com").await;
+    chrome.click("#sign-out").await;
+    chrome.wait_for_path("/login?next=%2F").await;
+    let first = chrome.client.window().await.unwrap();
+    let second = chrome.client.new_window(true).await.unwrap().handle;
+    chrome.client.switch_to_window(second).await.unwrap();
+    login(&chrome, "returning@example.com", PASSWORD).await;
+    chrome
+        .wait_for_text("#user-email", "returning@example.com")
+        .await;
+
+    // The first tab, left on the login page, moves on by itself.
+    chrome.client.switch_to_window(first).await.unwrap();
+    chrome.wait_for_path("/").await;
+    chrome
+        .wait_for_text("#user-email", "returning@example.com")
+        .await;
+    chrome.finish("sign-in-other-tab").await;
+}
+
+#[tokio::test]
 async fn a_session_revoked_from_another_browser_ends_with_the_expired_notice() {
     let app = app("15m").await;
     let laptop = app.browser().await;

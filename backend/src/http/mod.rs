@@ -50,7 +50,12 @@ pub fn router(state: AppState) -> Router {
         .fallback_service(spa::service(&state.config.static_dir))
         .layer(
             ServiceBuilder::new()
-                // Outermost first: never log credentials, trace, turn panics into 500s.
+                // Outermost first: nosniff on every response (timeouts and panics too),
+                // never log credentials, trace, turn panics into 500s.
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
                 .layer(SetSensitiveHeadersLayer::new([
                     header::AUTHORIZATION,
                     header::COOKIE,
@@ -69,10 +74,6 @@ pub fn router(state: AppState) -> Router {
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::REQUEST_TIMEOUT,
                     REQUEST_TIMEOUT,
-                ))
-                .layer(SetResponseHeaderLayer::overriding(
-                    header::X_CONTENT_TYPE_OPTIONS,
-                    HeaderValue::from_static("nosniff"),
                 ))
                 .layer(middleware::from_fn_with_state(state.clone(), csrf::protect)),
         )
