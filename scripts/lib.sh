@@ -14,11 +14,12 @@ apt_install() {
 }
 
 ensure_cargo() {
+  # rustup's tools (and what `cargo install` adds) live here even when PATH lacks it.
+  export PATH="$HOME/.cargo/bin:$PATH"
   if ! command -v cargo >/dev/null 2>&1; then
     echo "cargo is required: install Rust with rustup (https://rustup.rs)" >&2
     exit 1
   fi
-  export PATH="$HOME/.cargo/bin:$PATH"
 }
 
 ensure_wasm_target() {
