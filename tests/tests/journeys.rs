@@ -16,6 +16,7 @@ use e2e::process::{backend_bin, backend_command};
 use e2e::{BackendProcess, Chrome, PASSWORD, TestDatabase};
 use fantoccini::cookies::Cookie;
 use fantoccini::key::Key;
+use fantoccini::wd::WindowHandle;
 use tempfile::TempDir;
 
 const SECRET: &str = "browser-journeys-secret-0123456789-abcdefghijk";
@@ -109,6 +110,13 @@ async fn login(chrome: &Chrome, email: &str, password: &str) {
     chrome.click("button[type=submit]").await;
 }
 
+/// Opens a second tab of the same browser (same cookies); returns both tabs' handles.
+async fn open_second_tab(chrome: &Chrome) -> (WindowHandle, WindowHandle) {
+    let first = chrome.client.window().await.unwrap();
+    let second = chrome.client.new_window(true).await.unwrap().handle;
+    (first, second)
+}
+
 async fn assert_products_shown(chrome: &Chrome) {
     chrome
         .wait_for_text("#products", "Mechanical keyboard")
@@ -159,8 +167,7 @@ async fn two_tabs_past_expiry_act_at_once_and_both_keep_working() {
     let app = app("2s").await;
     let chrome = app.browser().await;
     register(&chrome, "tabs@example.com").await;
-    let first = chrome.client.window().await.unwrap();
-    let second = chrome.client.new_window(true).await.unwrap().handle;
+    let (first, second) = open_second_tab(&chrome).await;
     chrome
         .client
         .switch_to_window(second.clone())
@@ -201,8 +208,7 @@ async fn signing_out_in_one_tab_signs_out_the_other_and_back_shows_nothing() {
     // Browse to a second protected page, so that Back has protected pages to return to.
     chrome.click("nav a[href='/sessions']").await;
     chrome.wait_for_text("#sessions", "This device").await;
-    let first = chrome.client.window().await.unwrap();
-    let second = chrome.client.new_window(true).await.unwrap().handle;
+    let (first, second) = open_second_tab(&chrome).await;
     chrome.client.switch_to_window(second).await.unwrap();
     chrome.open("/sessions").await;
     chrome.wait_for_text("#sessions", "This device").await;
@@ -233,8 +239,7 @@ async fn signing_in_in_one_tab_signs_in_the_other() {
     register(&chrome, "returning@example.com").await;
     chrome.click("#sign-out").await;
     chrome.wait_for_path("/login?next=%2F").await;
-    let first = chrome.client.window().await.unwrap();
-    let second = chrome.client.new_window(true).await.unwrap().handle;
+    let (first, second) = open_second_tab(&chrome).await;
     chrome.client.switch_to_window(second).await.unwrap();
     login(&chrome, "returning@example.com", PASSWORD).await;
     chrome
