@@ -114,6 +114,20 @@ impl Chrome {
         }
     }
 
+    /// Waits until nothing matches `css`.
+    pub async fn wait_until_gone(&self, css: &str) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while self.has(css).await {
+            if tokio::time::Instant::now() > deadline {
+                panic!(
+                    "{css} still there after {WAIT:?}; page: {}",
+                    self.page_text().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits until the address is `path_and_query` (the app navigates by itself).
     pub async fn wait_for_path(&self, path_and_query: &str) {
         let deadline = tokio::time::Instant::now() + WAIT;

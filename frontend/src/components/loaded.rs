@@ -23,6 +23,8 @@ where
 {
     let data: Loaded<T> = RwSignal::new(None);
     let reload: Reload = Arc::new(move || {
+        // Show the loading state again, so a reload is visibly a reload.
+        data.set(None);
         let request = fetch();
         leptos::task::spawn_local(async move {
             let result = request.await;
