@@ -63,11 +63,6 @@ impl ApiError {
     pub fn code(&self) -> ErrorCode {
         self.code
     }
-
-    /// The status.
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
 }
 
 /// The usual HTTP status of each code.

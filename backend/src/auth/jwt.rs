@@ -53,11 +53,6 @@ impl JwtKeys {
         }
     }
 
-    /// The key id put in every header (a digest of the key; it reveals nothing of it).
-    pub fn kid(&self) -> &str {
-        &self.kid
-    }
-
     /// Signs an access token for a session; returns it with its `exp`.
     pub fn issue(
         &self,

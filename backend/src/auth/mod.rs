@@ -20,6 +20,15 @@ pub fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// Whether `value` has the shape of a [`random_token`] of 32 bytes (43 base64url
+/// characters): refresh and CSRF tokens. Saves a lookup or comparison for junk.
+pub fn is_token_shaped(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Constant-time equality for secrets compared against input.
 pub fn secure_eq(a: &str, b: &str) -> bool {
     use subtle::ConstantTimeEq;

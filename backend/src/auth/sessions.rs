@@ -2,7 +2,7 @@
 
 use shared::{ErrorCode, Role};
 
-use super::refresh_token::{self, RefreshTokens};
+use super::{is_token_shaped, refresh_token};
 use crate::clock::secs;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -66,13 +66,12 @@ pub async fn start(
 /// - Any other replay of a rotated token is theft or a bug: the whole session is revoked.
 pub async fn refresh(state: &AppState, presented: &str) -> Result<IssuedTokens, ApiError> {
     let invalid = || ApiError::new(ErrorCode::InvalidRefreshToken);
-    if !refresh_token::is_well_formed(presented) {
+    if !is_token_shaped(presented) {
         return Err(invalid());
     }
     let now = state.clock.now();
-    let tokens: &RefreshTokens = &state.refresh_tokens;
     let old_hash = refresh_token::hash(presented);
-    let successor = tokens.successor(presented);
+    let successor = state.refresh_tokens.successor(presented);
     let successor_hash = refresh_token::hash(&successor);
 
     if let Some(session) = state
@@ -190,7 +189,7 @@ pub async fn logout(
     access_session_id: Option<&str>,
 ) -> Result<(), ApiError> {
     let mut session_ids: Vec<String> = access_session_id.map(str::to_owned).into_iter().collect();
-    if let Some(token) = refresh.filter(|t| refresh_token::is_well_formed(t))
+    if let Some(token) = refresh.filter(|t| is_token_shaped(t))
         && let Some(known) = state
             .store
             .refresh_token_state(&refresh_token::hash(token))

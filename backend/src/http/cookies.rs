@@ -3,8 +3,8 @@
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use time::Duration;
 
-use crate::auth::random_token;
 use crate::auth::sessions::IssuedTokens;
+use crate::auth::{is_token_shaped, random_token};
 
 /// The access token (JWT), sent to every `/api` path.
 pub const ACCESS: &str = "access_token";
@@ -45,7 +45,7 @@ impl CookiePolicy {
         let session_left = issued.session.expires_at - issued.now;
         let csrf = self
             .get(&jar, CSRF)
-            .filter(|value| crate::auth::refresh_token::is_well_formed(value))
+            .filter(|value| is_token_shaped(value))
             .unwrap_or_else(|| random_token(32));
         jar.add(self.build(
             ACCESS,

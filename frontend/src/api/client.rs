@@ -131,17 +131,6 @@ impl Api {
         decode(&self.call(Method::GET, path, None).await?)
     }
 
-    /// `POST path` with a JSON body, decoded.
-    pub async fn post<B: Serialize, T: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &B,
-    ) -> Result<T, ClientError> {
-        let json =
-            serde_json::to_string(body).map_err(|_| ClientError::BadResponse { status: 0 })?;
-        decode(&self.call(Method::POST, path, Some(json)).await?)
-    }
-
     /// `DELETE path`, expecting no content.
     pub async fn delete(&self, path: &str) -> Result<(), ClientError> {
         no_content(&self.call(Method::DELETE, path, None).await?)
