@@ -10,12 +10,13 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::auth::device::DeviceCookies;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::PasswordHasher;
 use crate::auth::refresh_token::RefreshTokens;
 use crate::auth::revocation::{self, RevokedSessions};
 use crate::auth::throttle;
-use crate::clock::{Clock, secs};
+use crate::clock::{Clock, millis};
 use crate::config::Config;
 use crate::http::cookies::CookiePolicy;
 use crate::state::AppState;
@@ -23,8 +24,8 @@ use crate::store::Store;
 
 /// How often expired sessions and old login failures are deleted.
 const CLEANUP_INTERVAL: Duration = Duration::from_secs(600);
-/// Revoked and expired sessions are kept this long for the sessions history.
-const SESSION_RETENTION_SECS: i64 = 30 * 24 * 3600;
+/// Revoked and expired sessions are kept this long for the sessions history (ms).
+const SESSION_RETENTION_MS: i64 = 30 * 24 * 3600 * 1000;
 
 /// A server that is bound and ready to run.
 pub struct Application {
@@ -46,16 +47,21 @@ impl Application {
             })?;
         store.migrate().await.context("cannot apply migrations")?;
 
+        revocation::align_clock(&store, clock.as_ref())
+            .await
+            .context("cannot read the database clock")?;
+
         let secret = config.jwt_secret.expose_secret();
         let jwt = JwtKeys::new(secret);
-        jwt.self_test(clock.now())?;
+        jwt.self_test(clock.now_ms())?;
         let refresh_tokens = RefreshTokens::new(secret);
+        let devices = DeviceCookies::new(secret);
         let hasher = PasswordHasher::new(config.hash_workers, config.hash_queue_timeout).await?;
 
         let revoked = RevokedSessions::default();
-        let access_ttl = secs(config.access_token_ttl);
+        let keep = revoked_keep_ms(&config);
         revoked
-            .load(&store, clock.now() - access_ttl, access_ttl)
+            .load(&store, clock.now_ms() - keep, keep)
             .await
             .context("cannot load revoked sessions")?;
 
@@ -68,6 +74,7 @@ impl Application {
             store,
             jwt: Arc::new(jwt),
             refresh_tokens: Arc::new(refresh_tokens),
+            devices: Arc::new(devices),
             hasher,
             revoked,
             clock,
@@ -111,33 +118,45 @@ impl Application {
     }
 }
 
+/// How long a revoked session is remembered: its access tokens' lifetime and a margin.
+fn revoked_keep_ms(config: &Config) -> i64 {
+    millis(config.access_token_ttl) + revocation::POLL_OVERLAP_MS
+}
+
 fn spawn_background_tasks(state: &AppState) -> Vec<JoinHandle<()>> {
     let sync = tokio::spawn(revocation::sync(
         state.revoked.clone(),
         state.store.clone(),
         Arc::clone(&state.clock),
-        secs(state.config.access_token_ttl),
+        revoked_keep_ms(&state.config),
         state.config.revocation_poll_interval,
     ));
-    let store = state.store.clone();
-    let clock = Arc::clone(&state.clock);
+    let state = state.clone();
     let cleanup = tokio::spawn(async move {
         let mut ticker = tokio::time::interval(CLEANUP_INTERVAL);
         loop {
             ticker.tick().await;
-            let now = clock.now();
-            let failures = store
-                .delete_failures_before(now - throttle::WINDOW_SECS)
-                .await;
-            let sessions = store
-                .delete_sessions_ended_before(now - SESSION_RETENTION_SECS)
-                .await;
-            if let Err(error) = failures.and(sessions) {
+            if let Err(error) = housekeeping(&state).await {
                 tracing::warn!(%error, "cleanup failed; will retry");
             }
         }
     });
     vec![sync, cleanup]
+}
+
+/// Deletes login failures past their retention (never a failure that still counts
+/// towards a streak) and sessions long ended. Runs every 10 minutes.
+pub async fn housekeeping(state: &AppState) -> sqlx::Result<()> {
+    let now = state.clock.now_ms();
+    state
+        .store
+        .delete_failures_before(now - throttle::RETENTION_MS)
+        .await?;
+    state
+        .store
+        .delete_sessions_ended_before(now - SESSION_RETENTION_MS)
+        .await?;
+    Ok(())
 }
 
 /// Completes on Ctrl-C or SIGTERM. The handlers are installed when this is called, not

@@ -11,7 +11,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::app::{Application, shutdown_signal};
 use crate::auth::{accounts, password, random_token};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{DatabaseClock, millis};
 use crate::config::{Config, DatabaseArgs, ServeArgs};
 use crate::store::{InsertError, NewUser, Store};
 
@@ -33,6 +33,8 @@ pub struct Cli {
 }
 
 /// Subcommands.
+// Parsed once at start; the size of the `serve` flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum Command {
     /// Serve the API and the built SPA.
@@ -115,6 +117,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_tracing(&args.rust_log)?;
+    let skew = args
+        .test_clock_skew
+        .as_deref()
+        .map(parse_signed_duration_ms)
+        .transpose()?;
     let config = Config::from_args(args)?;
     tracing::info!(
         env = ?config.app_env,
@@ -125,7 +132,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         static_dir = %config.static_dir.display(),
         "starting"
     );
-    let app = Application::build(config, Arc::new(SystemClock)).await?;
+    let clock = match skew {
+        Some(skew) => DatabaseClock::skewed(skew),
+        None => DatabaseClock::new(),
+    };
+    let app = Application::build(config, Arc::new(clock)).await?;
     app.run_until_stopped(shutdown_signal()).await
 }
 
@@ -153,6 +164,7 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
             let (email, password) = accounts::validate_new_account(&email, &raw)
                 .map_err(|code| anyhow::anyhow!("{} ({code})", code.message()))?;
             let store = open(&db).await?;
+            let now = store.database_time_ms().await?;
             let hash =
                 tokio::task::spawn_blocking(move || password::hash_blocking(&password)).await??;
             let role = if admin { Role::Admin } else { Role::User };
@@ -160,7 +172,7 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
                 email: &email,
                 password_hash: &hash,
                 role: role.as_str(),
-                now: SystemClock.now(),
+                now,
             };
             match store.insert_user(user).await {
                 Ok(user) => println!(
@@ -182,18 +194,28 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Disable { email, db } => {
             let email = canonical(&email)?;
-            if open(&db)
-                .await?
-                .disable_user(&email, SystemClock.now())
-                .await?
-                .is_none()
-            {
+            let store = open(&db).await?;
+            // The database's clock, like every server instance: revocations are polled in
+            // the order of these times.
+            let now = store.database_time_ms().await?;
+            if store.disable_user(&email, now).await?.is_none() {
                 bail!("no user with email {email}");
             }
             println!("disabled {email} and revoked its sessions");
         }
     }
     Ok(())
+}
+
+/// `60s`, `-1m`: a duration with an optional sign, in ms.
+fn parse_signed_duration_ms(value: &str) -> anyhow::Result<i64> {
+    let (sign, magnitude) = match value.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, value.strip_prefix('+').unwrap_or(value)),
+    };
+    let duration = humantime::parse_duration(magnitude)
+        .with_context(|| format!("{value:?} is not a duration"))?;
+    Ok(sign * millis(duration))
 }
 
 fn canonical(email: &str) -> anyhow::Result<String> {

@@ -80,9 +80,17 @@ pub struct ServeArgs {
     /// Addresses or CIDR ranges of proxies whose `X-Forwarded-For` is believed.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<String>,
+    /// How old the copy of revoked sessions may get (database unreachable) before access
+    /// tokens are refused with 503; `0` turns the limit off.
+    #[arg(long, env = "REVOCATION_MAX_STALENESS", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub revocation_max_staleness: Duration,
     /// Tracing filter.
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     pub rust_log: String,
+    /// For tests only: pretend this host's clock is off by this much (`60s`, `-60s`).
+    /// The server aligns its clock with the database's, so this must change nothing.
+    #[arg(long, env = "TEST_CLOCK_SKEW", hide = true, allow_hyphen_values = true)]
+    pub test_clock_skew: Option<String>,
 }
 
 /// Validated configuration of a running server.
@@ -115,6 +123,10 @@ pub struct Config {
     pub hash_queue_timeout: Duration,
     /// How often the revoked-session set is refreshed from the database.
     pub revocation_poll_interval: Duration,
+    /// How old that set may get before access tokens are refused (zero: no limit).
+    pub revocation_max_staleness: Duration,
+    /// Longest time a request may take before it is answered 408 `timeout`.
+    pub request_timeout: Duration,
 }
 
 impl Config {
@@ -126,6 +138,11 @@ impl Config {
         let refresh_token_ttl = positive(args.refresh_token_ttl, "REFRESH_TOKEN_TTL")?;
         if refresh_token_ttl <= access_token_ttl {
             bail!("REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL");
+        }
+        if !args.revocation_max_staleness.is_zero()
+            && args.revocation_max_staleness < Duration::from_secs(1)
+        {
+            bail!("REVOCATION_MAX_STALENESS must be 0 (no limit) or at least 1s");
         }
         let allowed_origins = match args.allowed_origins {
             Some(list) => list
@@ -162,6 +179,8 @@ impl Config {
             hash_workers: std::thread::available_parallelism().map_or(2, usize::from),
             hash_queue_timeout: Duration::from_secs(5),
             revocation_poll_interval: Duration::from_millis(500),
+            revocation_max_staleness: args.revocation_max_staleness,
+            request_timeout: Duration::from_secs(30),
         })
     }
 

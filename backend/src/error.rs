@@ -51,6 +51,14 @@ impl ApiError {
         }
     }
 
+    /// 503 `database_unavailable` with `Retry-After: 1`.
+    pub fn database_unavailable() -> Self {
+        Self {
+            retry_after: Some(1),
+            ..Self::new(ErrorCode::DatabaseUnavailable)
+        }
+    }
+
     /// 500 with a cause for the log.
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
         Self {
@@ -112,9 +120,8 @@ impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         if is_unavailable(&error) {
             Self {
-                retry_after: Some(1),
                 source: Some(error.into()),
-                ..Self::new(ErrorCode::DatabaseUnavailable)
+                ..Self::database_unavailable()
             }
         } else {
             Self::internal(error)
@@ -130,12 +137,23 @@ fn is_unavailable(error: &sqlx::Error) -> bool {
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            // PostgreSQL connection exceptions and shutdowns; SQLite BUSY and LOCKED.
-            code.starts_with("08") || code.starts_with("57P") || code == "5" || code == "6"
-        }),
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| is_unavailable_code(&code)),
         _ => false,
     }
+}
+
+/// Database error codes that mean "busy or unreachable, try again", not "bug".
+fn is_unavailable_code(code: &str) -> bool {
+    // PostgreSQL: connection exceptions, shutdowns, too many connections, serialization
+    // failures, deadlocks, statement and lock timeouts.
+    const POSTGRES: [&str; 5] = ["53300", "40001", "40P01", "57014", "55P03"];
+    // SQLite primary and extended result codes: BUSY (5, 261 recovery, 517 snapshot,
+    // 773 timeout) and LOCKED (6, 262 shared cache, 518 virtual table).
+    const SQLITE: [&str; 7] = ["5", "261", "517", "773", "6", "262", "518"];
+    code.starts_with("08")
+        || code.starts_with("57P")
+        || POSTGRES.contains(&code)
+        || SQLITE.contains(&code)
 }
 
 impl IntoResponse for ApiError {
@@ -160,5 +178,23 @@ impl IntoResponse for ApiError {
             );
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_locked_and_timed_out_databases_are_unavailable_not_bugs() {
+        for code in [
+            "5", "6", "261", "262", "517", "773", "08006", "57P01", "53300", "40001", "40P01",
+            "57014", "55P03",
+        ] {
+            assert!(is_unavailable_code(code), "{code}");
+        }
+        for code in ["23505", "19", "2067", "42P01"] {
+            assert!(!is_unavailable_code(code), "{code}");
+        }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::auth::device::DeviceCookies;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::PasswordHasher;
 use crate::auth::refresh_token::RefreshTokens;
@@ -20,6 +21,8 @@ pub struct AppState {
     pub store: Store,
     /// Signs and verifies access tokens.
     pub jwt: Arc<JwtKeys>,
+    /// Makes and checks device cookies.
+    pub devices: Arc<DeviceCookies>,
     /// Makes refresh token values and their successors.
     pub refresh_tokens: Arc<RefreshTokens>,
     /// The bounded argon2id pool.

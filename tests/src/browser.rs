@@ -1,9 +1,10 @@
-//! One browser profile: keeps cookies and echoes the CSRF cookie in `X-CSRF-Token` on
-//! unsafe methods, as the SPA does.
+//! One browser profile: keeps cookies as a browser does (a real cookie store: `Path`,
+//! `Max-Age`, `Expires` and clearing honoured) and echoes the CSRF cookie in
+//! `X-CSRF-Token` on unsafe methods, as the SPA does.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use cookie_store::{CookieStore, RawCookie};
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
@@ -15,7 +16,7 @@ use crate::error_code;
 pub struct Browser {
     base: String,
     http: reqwest::Client,
-    jar: Arc<Mutex<HashMap<String, String>>>,
+    jar: Arc<Mutex<CookieStore>>,
 }
 
 impl Browser {
@@ -49,8 +50,9 @@ impl Browser {
 
     /// A request with this profile's cookies only (what a forged cross-site request has).
     pub fn request_without_csrf(&self, method: Method, path: &str) -> RequestBuilder {
-        let builder = self.http.request(method, format!("{}{path}", self.base));
-        let cookies = self.cookie_header();
+        let url = format!("{}{path}", self.base);
+        let cookies = self.cookie_header(&url);
+        let builder = self.http.request(method, url);
         if cookies.is_empty() {
             builder
         } else {
@@ -61,7 +63,7 @@ impl Browser {
     /// Sends, then stores the cookies the response sets or clears.
     pub async fn send(&self, builder: RequestBuilder) -> Response {
         let response = builder.send().await.expect("request failed");
-        self.store_cookies(response.headers());
+        self.store_cookies(response.url(), response.headers());
         response
     }
 
@@ -108,17 +110,31 @@ impl Browser {
         self.post("/api/auth/refresh").await
     }
 
-    /// A cookie's current value.
+    /// A cookie's current value (whatever its path).
     pub fn cookie(&self, name: &str) -> Option<String> {
-        self.jar.lock().unwrap().get(name).cloned()
-    }
-
-    /// Sets or replaces a cookie by hand (a forged or stale value).
-    pub fn set_cookie(&self, name: &str, value: &str) {
         self.jar
             .lock()
             .unwrap()
-            .insert(name.to_owned(), value.to_owned());
+            .iter_unexpired()
+            .find(|cookie| cookie.name() == name)
+            .map(|cookie| cookie.value().to_owned())
+    }
+
+    /// Sets or replaces a cookie by hand (a forged or stale value), at the path it has, or
+    /// at `/` for a cookie the profile does not hold.
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        let mut jar = self.jar.lock().unwrap();
+        let path = jar
+            .iter_unexpired()
+            .find(|cookie| cookie.name() == name)
+            .and_then(|cookie| cookie.path().map(str::to_owned))
+            .unwrap_or_else(|| "/".to_owned());
+        let cookie = RawCookie::build((name.to_owned(), value.to_owned()))
+            .path(path)
+            .build();
+        let url = self.base.parse().expect("the base is a URL");
+        jar.insert_raw(&cookie, &url)
+            .expect("a cookie for this origin");
     }
 
     /// A second profile holding a copy of this one's cookies (another tab, or a thief).
@@ -141,32 +157,27 @@ impl Browser {
         assert_eq!(error_code(refresh).await, "invalid_refresh_token");
     }
 
-    fn cookie_header(&self) -> String {
+    fn cookie_header(&self, url: &str) -> String {
+        let url = url.parse().expect("a request URL");
         self.jar
             .lock()
             .unwrap()
-            .iter()
+            .get_request_values(&url)
             .map(|(name, value)| format!("{name}={value}"))
             .collect::<Vec<_>>()
             .join("; ")
     }
 
-    fn store_cookies(&self, headers: &HeaderMap) {
-        let mut jar = self.jar.lock().unwrap();
-        for line in headers
+    fn store_cookies(&self, url: &url::Url, headers: &HeaderMap) {
+        let cookies: Vec<RawCookie<'static>> = headers
             .get_all(SET_COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-        {
-            let (pair, attributes) = line.split_once(';').unwrap_or((line, ""));
-            let Some((name, value)) = pair.split_once('=') else {
-                continue;
-            };
-            if attributes.contains("Max-Age=0") {
-                jar.remove(name);
-            } else {
-                jar.insert(name.to_owned(), value.to_owned());
-            }
-        }
+            .filter_map(|line| RawCookie::parse(line.to_owned()).ok())
+            .collect();
+        self.jar
+            .lock()
+            .unwrap()
+            .store_response_cookies(cookies.into_iter(), url);
     }
 }

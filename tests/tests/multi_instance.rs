@@ -15,12 +15,20 @@ const SECRET: &str = "multi-instance-secret-0123456789-abcdefghijklmnop";
 const PROPAGATION: Duration = Duration::from_secs(1);
 
 async fn start(database_url: &str, cwd: &Path) -> BackendProcess {
+    start_with(database_url, cwd, &[]).await
+}
+
+/// An instance with further environment variables.
+async fn start_with(database_url: &str, cwd: &Path, env: &[(&str, &str)]) -> BackendProcess {
     let mut command = backend_command(&backend_bin(), cwd);
     command
         .env("BIND_ADDR", "127.0.0.1:0")
         .env("DATABASE_URL", database_url)
         .env("JWT_SECRET", SECRET)
         .env("STATIC_DIR", cwd);
+    for (name, value) in env {
+        command.env(name, value);
+    }
     BackendProcess::launch(command).await
 }
 
@@ -184,18 +192,100 @@ async fn failed_logins_over_two_instances_share_one_limit() {
 }
 
 #[tokio::test]
+async fn parallel_guesses_over_two_instances_get_at_most_five_answers() {
+    let c = cluster().await;
+    signed_in(&c.a, "burst@example.com").await;
+    let browsers: Vec<Browser> = (0..64)
+        .map(|i| Browser::new([&c.a, &c.b][i % 2].base_url()))
+        .collect();
+    let responses = join_all(
+        browsers
+            .iter()
+            .map(|b| b.login("burst@example.com", "wrong password")),
+    )
+    .await;
+    let answered = responses
+        .iter()
+        .filter(|r| r.status() == StatusCode::UNAUTHORIZED)
+        .count();
+    for response in &responses {
+        assert!(
+            [
+                StatusCode::UNAUTHORIZED,
+                StatusCode::TOO_MANY_REQUESTS,
+                StatusCode::SERVICE_UNAVAILABLE
+            ]
+            .contains(&response.status()),
+            "{}",
+            response.status()
+        );
+    }
+    eprintln!("64 parallel guesses over two instances: {answered} answered 401");
+    assert!(answered <= 5, "{answered} guesses were checked");
+}
+
+#[tokio::test]
+async fn instances_whose_clocks_differ_by_a_minute_still_agree() {
+    let db = TestDatabase::postgres().await;
+    let cwd = tempfile::tempdir().unwrap();
+    let a = start(db.url(), cwd.path()).await;
+    let b = start_with(db.url(), cwd.path(), &[("TEST_CLOCK_SKEW", "-60s")]).await;
+
+    // A logout on either instance is refused on the other within a second.
+    for (round, (here, there)) in [(&a, &b), (&b, &a)].into_iter().enumerate() {
+        let user = signed_in(here, &format!("skew{round}@example.com")).await;
+        let copy_there = user.fork().at(there.base_url());
+        assert_eq!(copy_there.get("/api/me").await.status(), StatusCode::OK);
+        assert_eq!(
+            user.post("/api/auth/logout").await.status(),
+            StatusCode::NO_CONTENT
+        );
+        let refused = eventually(PROPAGATION, || async {
+            copy_there.get("/api/me").await.status() == StatusCode::UNAUTHORIZED
+        })
+        .await;
+        assert!(refused, "a logout on {} reached the other", here.base_url());
+    }
+
+    // Two tabs racing a refresh across the instances: a grace replay, not reuse.
+    for (round, (first, second)) in [(&a, &b), (&b, &a)].into_iter().enumerate() {
+        let tab = signed_in(first, &format!("tabs{round}@example.com")).await;
+        let other_tab = tab.fork().at(second.base_url());
+        assert_eq!(tab.refresh().await.status(), StatusCode::OK);
+        assert_eq!(other_tab.refresh().await.status(), StatusCode::OK);
+        assert_eq!(
+            tab.cookie("refresh_token"),
+            other_tab.cookie("refresh_token")
+        );
+        assert_eq!(tab.get("/api/me").await.status(), StatusCode::OK);
+        assert_eq!(other_tab.get("/api/me").await.status(), StatusCode::OK);
+    }
+}
+
+#[tokio::test]
 async fn an_instance_cut_off_from_the_database_fails_clearly_and_catches_up() {
     let db = TestDatabase::postgres().await;
     let cwd = tempfile::tempdir().unwrap();
     let target = "127.0.0.1:5432".parse().unwrap();
     let proxy = TcpProxy::start(target).await;
     let a = start(db.url(), cwd.path()).await;
-    let b = start(&db.url_via(&proxy.host_port()), cwd.path()).await;
+    let via_proxy = db.url_via(&proxy.host_port());
+    let b = start_with(
+        &via_proxy,
+        cwd.path(),
+        &[("REVOCATION_MAX_STALENESS", "2s")],
+    )
+    .await;
+    // C chose to fail open.
+    let c = start_with(&via_proxy, cwd.path(), &[("REVOCATION_MAX_STALENESS", "0")]).await;
     let on_a = signed_in(&a, "outage@example.com").await;
     let on_b = on_a.fork().at(b.base_url());
+    let on_c = on_a.fork().at(c.base_url());
     assert_eq!(on_b.get("/api/me").await.status(), StatusCode::OK);
 
     proxy.cut();
+    // Checking an access token needs no database, while the revoked set is recent.
+    assert_eq!(on_b.get("/api/products").await.status(), StatusCode::OK);
     let started = Instant::now();
     assert_eq!(
         status(on_b.get("/api/me").await).await,
@@ -213,8 +303,16 @@ async fn an_instance_cut_off_from_the_database_fails_clearly_and_catches_up() {
         status(on_b.get("/api/ready").await).await,
         (StatusCode::SERVICE_UNAVAILABLE, "not_ready".into())
     );
-    // Verifying an access token needs no database.
-    assert_eq!(on_b.get("/api/products").await.status(), StatusCode::OK);
+    // Once B's copy of the revoked sessions is older than its limit, it fails closed.
+    let closed = eventually(Duration::from_secs(5), || async {
+        on_b.get("/api/products").await.status() == StatusCode::SERVICE_UNAVAILABLE
+    })
+    .await;
+    assert!(closed, "B still trusts a stale revoked set");
+    let refused = on_b.get("/api/products").await;
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert_eq!(error_code(refused).await, "database_unavailable");
+    assert_eq!(on_c.get("/api/products").await.status(), StatusCode::OK);
 
     // While B is cut off, A ends the session; B must learn of it once it is back.
     assert_eq!(

@@ -4,7 +4,8 @@ use sha2::{Digest, Sha256};
 use shared::validation::{PasswordProblem, canonical_email, check_password, normalize_password};
 use shared::{Credentials, ErrorCode, Role};
 
-use super::{password, throttle};
+use super::password;
+use super::throttle::{self, Outcome};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{FailureScope, InsertError, NewUser, UserRow};
@@ -30,7 +31,7 @@ pub async fn register(state: &AppState, credentials: Credentials) -> Result<User
         email: &email,
         password_hash: &password_hash,
         role: Role::User.as_str(),
-        now: state.clock.now(),
+        now: state.clock.now_ms(),
     };
     match state.store.insert_user(user).await {
         Ok(user) => Ok(user),
@@ -39,36 +40,62 @@ pub async fn register(state: &AppState, credentials: Credentials) -> Result<User
     }
 }
 
-/// Checks a password login, counting failures and enforcing the throttle.
+/// A password sign-in that succeeded.
+#[derive(Debug)]
+pub struct SignedIn {
+    /// Who signed in.
+    pub user: UserRow,
+    /// The device id of the browser's valid device cookie for this account, if it had one.
+    pub device_id: Option<String>,
+}
+
+/// Checks a password login, counting the attempt and enforcing the throttle.
 ///
-/// An unknown email costs the same work and gets the same answer as a wrong password, and
-/// its failures are counted too, so neither timing nor throttling reveals which emails
-/// have accounts. A disabled account is only reported once the password is proven.
+/// The attempt is counted before the password is checked (see [`throttle::admit`]), against
+/// the browser's device when it presents a valid device cookie for the account, else
+/// against the account. An unknown email costs the same work and gets the same answer as a
+/// wrong password, and is counted too, so neither timing nor throttling reveals which
+/// emails have accounts. A disabled account is only reported once the password is proven.
 pub async fn login(
     state: &AppState,
     credentials: Credentials,
     ip: &str,
-) -> Result<UserRow, ApiError> {
-    let now = state.clock.now();
+    device_cookie: Option<&str>,
+) -> Result<SignedIn, ApiError> {
+    let now = state.clock.now_ms();
     let account = throttle_subject(&credentials.email);
-    throttle::check(&state.store, &account, ip, now).await?;
-
     let user = state.store.user_by_email(&account).await?;
+    let device_id = user.as_ref().zip(device_cookie).and_then(|(user, cookie)| {
+        state
+            .devices
+            .device_for(cookie, &user.id, now.div_euclid(1000))
+    });
+    let owner = match &device_id {
+        Some(device) => (FailureScope::Device, device.as_str()),
+        None => (FailureScope::Account, account.as_str()),
+    };
+    let attempt = uuid::Uuid::new_v4().to_string();
+    throttle::admit(&state.store, owner, ip, &attempt, now).await?;
+
     let password = normalize_password(&credentials.password);
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-    let verified = state.hasher.verify(password, stored_hash).await?;
+    let verified = match state.hasher.verify(password, stored_hash).await {
+        Ok(verified) => verified,
+        Err(error) => {
+            // Not checked, so not held against anyone; if this fails too, it stays counted.
+            let _ = throttle::settle(&state.store, owner, &attempt, Outcome::NotCounted).await;
+            return Err(error);
+        }
+    };
     let Some(user) = user.filter(|_| verified) else {
-        state.store.record_failure(&account, ip, now).await?;
         return Err(ApiError::new(ErrorCode::InvalidCredentials));
     };
     if user.disabled_at.is_some() {
+        throttle::settle(&state.store, owner, &attempt, Outcome::NotCounted).await?;
         return Err(ApiError::new(ErrorCode::AccountDisabled));
     }
-    state
-        .store
-        .clear_failures(FailureScope::Account, &account)
-        .await?;
-    Ok(user)
+    throttle::settle(&state.store, owner, &attempt, Outcome::Succeeded).await?;
+    Ok(SignedIn { user, device_id })
 }
 
 /// What failures of a login attempt are counted against: the canonical email, or for

@@ -53,28 +53,27 @@ impl JwtKeys {
         }
     }
 
-    /// Signs an access token for a session; returns it with its `exp`.
+    /// Signs an access token for a session, issued at `now` and expiring at `expires_at`
+    /// (Unix seconds).
     pub fn issue(
         &self,
         user_id: &str,
         session_id: &str,
         role: Role,
         now: i64,
-        ttl_secs: i64,
-    ) -> Result<(String, i64), jsonwebtoken::errors::Error> {
-        let claims = Claims {
+        expires_at: i64,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        self.sign(&Claims {
             sub: user_id.to_owned(),
             sid: session_id.to_owned(),
             role,
             iat: now,
             nbf: now,
-            exp: now + ttl_secs,
+            exp: expires_at,
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
             jti: uuid::Uuid::new_v4().to_string(),
-        };
-        let token = self.sign(&claims)?;
-        Ok((token, claims.exp))
+        })
     }
 
     /// Signs arbitrary claims with the header `{"alg":"HS256","typ":"JWT","kid":…}`.
@@ -84,8 +83,9 @@ impl JwtKeys {
         jsonwebtoken::encode(&header, claims, &self.encoding)
     }
 
-    /// Verifies signature, header and claims at time `now`.
-    pub fn verify(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
+    /// Verifies signature, header and claims at time `now_ms` (Unix ms).
+    pub fn verify(&self, token: &str, now_ms: i64) -> Result<Claims, TokenError> {
+        let now = now_ms.div_euclid(1000);
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::Invalid);
         }
@@ -109,16 +109,17 @@ impl JwtKeys {
         {
             return Err(TokenError::Invalid);
         }
-        if now >= claims.exp {
+        if now_ms >= claims.exp.saturating_mul(1000) {
             return Err(TokenError::Expired);
         }
         Ok(claims)
     }
 
     /// Signs and verifies one token, so a broken key or crypto backend stops the start.
-    pub fn self_test(&self, now: i64) -> anyhow::Result<()> {
-        let (token, _) = self.issue("self-test", "self-test", Role::User, now, 60)?;
-        match self.verify(&token, now) {
+    pub fn self_test(&self, now_ms: i64) -> anyhow::Result<()> {
+        let now = now_ms.div_euclid(1000);
+        let token = self.issue("self-test", "self-test", Role::User, now, now + 60)?;
+        match self.verify(&token, now_ms) {
             Ok(claims) if claims.sub == "self-test" => Ok(()),
             other => anyhow::bail!("JWT self-test failed: {other:?}"),
         }

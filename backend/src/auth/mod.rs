@@ -2,6 +2,7 @@
 //! (register, login, refresh, logout) that combine them over the store.
 
 pub mod accounts;
+pub mod device;
 pub mod jwt;
 pub mod password;
 pub mod refresh_token;
@@ -27,6 +28,15 @@ pub fn is_token_shaped(value: &str) -> bool {
         && value
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A key for one purpose, derived from the signing secret under its own `label`, so that
+/// no two uses share a key.
+pub fn derive_key(secret: &[u8], label: &[u8]) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC accepts any key size");
+    mac.update(label);
+    mac.finalize().into_bytes().to_vec()
 }
 
 /// Constant-time equality for secrets compared against input.

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use super::random_token;
+use super::{derive_key, random_token};
 
 /// Derives successors of refresh tokens.
 pub struct RefreshTokens {
@@ -19,10 +19,8 @@ pub struct RefreshTokens {
 impl RefreshTokens {
     /// The rotation key is derived from the signing secret under its own label.
     pub fn new(secret: &[u8]) -> Self {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts any key size");
-        mac.update(b"jwt-auth refresh-token rotation v1");
         Self {
-            rotation_key: mac.finalize().into_bytes().to_vec(),
+            rotation_key: derive_key(secret, b"jwt-auth refresh-token rotation v1"),
         }
     }
 

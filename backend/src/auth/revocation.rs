@@ -4,26 +4,65 @@
 //! A session id stays in the set until every access token that could carry it has
 //! expired. Revocations made here are added at once; those made by other instances (or by
 //! the CLI) are picked up by [`sync`], which polls the database for recent revocations.
+//!
+//! Revocation times are written from each writer's clock, which [`sync`] keeps aligned
+//! with the database's (see `clock`), so they agree across instances within
+//! milliseconds. Each poll looks back [`POLL_OVERLAP_MS`] before the previous one for
+//! writes that committed late; PostgreSQL's statement, lock and idle-transaction timeouts
+//! (see `store`) keep every write well inside that.
+//!
+//! The set fails closed: when it has not been synced for `REVOCATION_MAX_STALENESS`
+//! (the database is unreachable), access tokens are refused with 503 rather than trusted
+//! against a copy that may be missing revocations.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use crate::clock::Clock;
 use crate::store::Store;
 
-/// How far back each poll looks before the previous one, to absorb clock skew between
-/// instances and transactions that committed late.
-const POLL_OVERLAP_SECS: i64 = 10;
+/// How far back each poll looks before the previous one, for transactions that committed
+/// late.
+pub const POLL_OVERLAP_MS: i64 = 10_000;
+/// A clock reading whose round trip took longer than this is too imprecise to align on.
+const MAX_ALIGN_ROUND_TRIP_MS: i64 = 1_000;
 
 /// Session ids whose access tokens must be refused, with when they may be forgotten.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct RevokedSessions {
     inner: Arc<RwLock<HashMap<String, i64>>>,
+    /// When the set last matched the database (monotonic: this measures how long this
+    /// process has gone without hearing from it).
+    synced_at: Arc<Mutex<Instant>>,
+}
+
+impl Default for RevokedSessions {
+    fn default() -> Self {
+        Self {
+            inner: Arc::default(),
+            synced_at: Arc::new(Mutex::new(Instant::now())),
+        }
+    }
 }
 
 impl RevokedSessions {
-    /// Marks a session revoked until `forget_after` (Unix seconds).
+    /// Whether the set matched the database within `max_staleness` (zero: always).
+    pub fn is_fresh(&self, max_staleness: Duration) -> bool {
+        max_staleness.is_zero()
+            || self
+                .synced_at
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .elapsed()
+                <= max_staleness
+    }
+
+    fn mark_synced(&self) {
+        *self.synced_at.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    }
+
+    /// Marks a session revoked until `forget_after` (Unix ms).
     pub fn insert(&self, session_id: String, forget_after: i64) {
         let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
         let entry = map.entry(session_id).or_insert(forget_after);
@@ -46,39 +85,52 @@ impl RevokedSessions {
             .retain(|_, forget_after| *forget_after >= now);
     }
 
-    /// Loads revocations at or after `since`; returns how many rows were read.
-    pub async fn load(
-        &self,
-        store: &Store,
-        since: i64,
-        access_ttl_secs: i64,
-    ) -> sqlx::Result<usize> {
+    /// Loads revocations at or after `since` (Unix ms), keeping each until
+    /// `keep_ms` after it; returns how many rows were read.
+    pub async fn load(&self, store: &Store, since: i64, keep_ms: i64) -> sqlx::Result<usize> {
         let rows = store.revoked_since(since).await?;
         let count = rows.len();
         for (id, revoked_at) in rows {
-            self.insert(id, revoked_at + access_ttl_secs);
+            self.insert(id, revoked_at + keep_ms);
         }
+        self.mark_synced();
         Ok(count)
     }
 }
 
-/// Keeps `revoked` in step with the database until the task is dropped.
+/// Aligns `clock` with the database's clock (a no-op for clocks that tests drive).
+pub async fn align_clock(store: &Store, clock: &dyn Clock) -> sqlx::Result<()> {
+    let before = clock.now_ms();
+    let database = store.database_time_ms().await?;
+    let after = clock.now_ms();
+    if after - before <= MAX_ALIGN_ROUND_TRIP_MS {
+        clock.align(database, before + (after - before) / 2);
+    }
+    Ok(())
+}
+
+/// Keeps `revoked` (and `clock`) in step with the database until the task is dropped.
+/// `keep_ms` is how long a revoked session is remembered: its access tokens' lifetime
+/// and a margin.
 pub async fn sync(
     revoked: RevokedSessions,
     store: Store,
     clock: Arc<dyn Clock>,
-    access_ttl_secs: i64,
+    keep_ms: i64,
     interval: Duration,
 ) {
-    let mut since = clock.now() - access_ttl_secs - POLL_OVERLAP_SECS;
+    let mut since = clock.now_ms() - keep_ms - POLL_OVERLAP_MS;
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        let now = clock.now();
-        match revoked.load(&store, since, access_ttl_secs).await {
+        if let Err(error) = align_clock(&store, clock.as_ref()).await {
+            tracing::warn!(%error, "cannot read the database clock; will retry");
+        }
+        let now = clock.now_ms();
+        match revoked.load(&store, since, keep_ms).await {
             // After an outage `since` has not moved, so the next success catches up.
-            Ok(_) => since = since.max(now - POLL_OVERLAP_SECS),
+            Ok(_) => since = since.max(now - POLL_OVERLAP_MS),
             Err(error) => tracing::warn!(%error, "cannot poll revoked sessions; will retry"),
         }
         revoked.prune(now);

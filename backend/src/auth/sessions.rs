@@ -3,7 +3,7 @@
 use shared::{ErrorCode, Role};
 
 use super::{is_token_shaped, refresh_token};
-use crate::clock::secs;
+use crate::clock::{millis, secs};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{SessionRow, UserRow};
@@ -25,13 +25,19 @@ pub struct IssuedTokens {
     pub session: SessionRow,
     /// The JWT.
     pub access_token: String,
-    /// `exp` of the JWT.
+    /// `exp` of the JWT (Unix seconds): never after the session's end.
     pub access_expires_at: i64,
     /// The refresh token value (only ever sent in a cookie).
     pub refresh_token: String,
-    /// Server time of issue.
-    pub now: i64,
+    /// Server time of issue (Unix ms).
+    pub now_ms: i64,
 }
+
+/// Most live sessions one user may have; a new sign-in ends the least recently used.
+pub const MAX_LIVE_SESSIONS: i64 = 100;
+/// How long past the end of its access tokens' lifetime a revoked session is remembered
+/// in memory, for tokens issued by instances whose clocks were still being aligned.
+const REVOKED_MARGIN_MS: i64 = 5_000;
 
 /// Starts a session for a user who just proved who they are.
 pub async fn start(
@@ -39,22 +45,34 @@ pub async fn start(
     user: UserRow,
     client: ClientInfo,
 ) -> Result<IssuedTokens, ApiError> {
-    let now = state.clock.now();
+    let now = state.clock.now_ms();
     let refresh_token = state.refresh_tokens.generate();
     let session = SessionRow {
         id: uuid::Uuid::new_v4().to_string(),
         user_id: user.id.clone(),
         created_at: now,
         last_used_at: now,
-        expires_at: now + secs(state.config.refresh_token_ttl),
+        expires_at: now + millis(state.config.refresh_token_ttl),
         revoked_at: None,
         user_agent: client.user_agent,
         ip: Some(client.ip),
     };
-    state
+    // Conditional on the account still being enabled, so a sign-in racing `user disable`
+    // cannot leave a live session behind.
+    let Some(ended) = state
         .store
-        .create_session(&session, &refresh_token::hash(&refresh_token))
-        .await?;
+        .create_session(
+            &session,
+            &refresh_token::hash(&refresh_token),
+            MAX_LIVE_SESSIONS,
+        )
+        .await?
+    else {
+        return Err(ApiError::new(ErrorCode::AccountDisabled));
+    };
+    for session_id in ended {
+        state.revoked.insert(session_id, forget_after(state, now));
+    }
     issue(state, user, session, refresh_token, now)
 }
 
@@ -69,7 +87,7 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<IssuedTokens, 
     if !is_token_shaped(presented) {
         return Err(invalid());
     }
-    let now = state.clock.now();
+    let now = state.clock.now_ms();
     let old_hash = refresh_token::hash(presented);
     let successor = state.refresh_tokens.successor(presented);
     let successor_hash = refresh_token::hash(&successor);
@@ -92,7 +110,10 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<IssuedTokens, 
     if known.revoked_at.is_some() || known.expires_at <= now {
         return Err(invalid());
     }
-    if now - rotated_at <= secs(state.config.refresh_reuse_grace)
+    // Exact to the millisecond, and a grace of 0 forgives nothing.
+    let grace = millis(state.config.refresh_reuse_grace);
+    if grace > 0
+        && now - rotated_at <= grace
         && let Some(session) = state
             .store
             .live_session_with_current_token(&known.session_id, &successor_hash, now)
@@ -135,47 +156,56 @@ fn issue(
         .role
         .parse()
         .map_err(|e: String| ApiError::internal(anyhow::anyhow!(e)))?;
-    let (access_token, access_expires_at) = state
+    let now_secs = now.div_euclid(1000);
+    // A token never outlives its session.
+    let expires_at =
+        (now_secs + secs(state.config.access_token_ttl)).min(session.expires_at.div_euclid(1000));
+    let access_token = state
         .jwt
-        .issue(
-            &user.id,
-            &session.id,
-            role,
-            now,
-            secs(state.config.access_token_ttl),
-        )
+        .issue(&user.id, &session.id, role, now_secs, expires_at)
         .map_err(ApiError::internal)?;
     Ok(IssuedTokens {
         user,
         session,
         access_token,
-        access_expires_at,
+        access_expires_at: expires_at,
         refresh_token,
-        now,
+        now_ms: now,
     })
 }
 
 /// Revokes a session (only if it belongs to `user_id`, when given) and rejects its access
 /// tokens on this instance at once. True when a live session was revoked.
+///
+/// A session past its end is revoked too (and its tokens rejected), though it does not
+/// count as live: nothing that names it should work again.
 pub async fn revoke(
     state: &AppState,
     session_id: &str,
     user_id: Option<&str>,
 ) -> Result<bool, ApiError> {
-    let now = state.clock.now();
-    let revoked = state.store.revoke_session(session_id, user_id, now).await?;
-    if revoked {
-        state
-            .revoked
-            .insert(session_id.to_owned(), forget_after(state, now));
-    }
-    Ok(revoked)
+    let now = state.clock.now_ms();
+    let Some(expires_at) = state.store.revoke_session(session_id, user_id, now).await? else {
+        return Ok(false);
+    };
+    state
+        .revoked
+        .insert(session_id.to_owned(), forget_after(state, now));
+    Ok(expires_at > now)
 }
 
-/// Revokes every session of a user.
-pub async fn revoke_all(state: &AppState, user_id: &str) -> Result<(), ApiError> {
-    let now = state.clock.now();
-    for session_id in state.store.revoke_user_sessions(user_id, now).await? {
+/// Revokes every session of a user, but `except` when given.
+pub async fn revoke_all(
+    state: &AppState,
+    user_id: &str,
+    except: Option<&str>,
+) -> Result<(), ApiError> {
+    let now = state.clock.now_ms();
+    for session_id in state
+        .store
+        .revoke_user_sessions(user_id, except, now)
+        .await?
+    {
         state.revoked.insert(session_id, forget_after(state, now));
     }
     Ok(())
@@ -204,7 +234,7 @@ pub async fn logout(
     Ok(())
 }
 
-/// When every access token of a session revoked at `now` has expired.
+/// When every access token of a session revoked at `now` (ms) has expired.
 fn forget_after(state: &AppState, now: i64) -> i64 {
-    now + secs(state.config.access_token_ttl) + 1
+    now + millis(state.config.access_token_ttl) + REVOKED_MARGIN_MS
 }

@@ -10,70 +10,125 @@
 //! nobody can lock a user out for good.
 //!
 //! An IP gets 100 failures in a sliding 15-minute window, across all accounts.
+//!
+//! An attempt is counted as a failure *before* its password is checked, atomically with
+//! the check of the delays ([`admit`]), and taken back if the password was right
+//! ([`settle`]). So N parallel guesses get at most the free attempts through, on one
+//! instance or several. A browser with a valid device cookie for the account is counted
+//! as its own subject instead of the account (see `auth::device`), so an attacker who
+//! keeps the account's delay armed does not lock its owner out.
 
 use crate::error::ApiError;
-use crate::store::{FailureScope, Store};
+use crate::store::{FailureScope, Store, Subject};
 
-/// The counting window, and the quiet time that ends an account's streak.
-pub const WINDOW_SECS: i64 = 15 * 60;
-/// Failures an account may have before attempts are delayed.
+/// The counting window, and the quiet time that ends an account's streak (ms).
+pub const WINDOW_MS: i64 = 15 * 60 * 1000;
+/// Failures an account (or device) may have before attempts are delayed.
 pub const ACCOUNT_FREE_FAILURES: i64 = 5;
 /// Failures an IP may have in the window before its attempts are refused.
 pub const IP_MAX_FAILURES: i64 = 100;
-/// The first delay, after the free failures.
-pub const FIRST_DELAY_SECS: i64 = 30;
-/// The longest delay.
-pub const MAX_DELAY_SECS: i64 = 15 * 60;
-/// How long failures are kept (a streak longer than this is capped anyway).
-pub const RETENTION_SECS: i64 = 24 * 3600;
-/// Failures read per account: enough to reach the cap.
+/// The first delay, after the free failures (ms).
+pub const FIRST_DELAY_MS: i64 = 30 * 1000;
+/// The longest delay (ms).
+pub const MAX_DELAY_MS: i64 = 15 * 60 * 1000;
+/// How long failures are kept (ms); housekeeping deletes nothing younger, so it never
+/// shortens a streak (a streak longer than this is at the cap anyway).
+pub const RETENTION_MS: i64 = 24 * 3600 * 1000;
+/// Failures read per account or device: enough to reach the cap.
 const STREAK_READ_LIMIT: i64 = 32;
 
 /// How long an account with `failures` failures in its streak must wait after the last.
-pub fn account_delay_secs(failures: i64) -> i64 {
+pub fn account_delay_ms(failures: i64) -> i64 {
     if failures < ACCOUNT_FREE_FAILURES {
         return 0;
     }
     let doublings = (failures - ACCOUNT_FREE_FAILURES).min(16) as u32;
-    (FIRST_DELAY_SECS << doublings).min(MAX_DELAY_SECS)
+    (FIRST_DELAY_MS << doublings).min(MAX_DELAY_MS)
 }
 
-/// Seconds an account must still wait, given its failure times (newest first).
-pub fn account_wait_secs(failures_newest_first: &[i64], now: i64) -> i64 {
+/// Milliseconds an account must still wait, given its failure times (newest first).
+pub fn account_wait_ms(failures_newest_first: &[i64], now: i64) -> i64 {
     let Some(&newest) = failures_newest_first.first() else {
         return 0;
     };
-    if now - newest > WINDOW_SECS {
+    if now - newest > WINDOW_MS {
         return 0;
     }
     let streak = failures_newest_first
         .windows(2)
-        .take_while(|pair| pair[0] - pair[1] <= WINDOW_SECS)
+        .take_while(|pair| pair[0] - pair[1] <= WINDOW_MS)
         .count() as i64
         + 1;
-    (newest + account_delay_secs(streak) - now).max(0)
+    (newest + account_delay_ms(streak) - now).max(0)
 }
 
-/// Refuses the attempt with 429 and `Retry-After` when the account or IP must wait.
-pub async fn check(store: &Store, account: &str, ip: &str, now: i64) -> Result<(), ApiError> {
-    let by_ip = store
-        .failure_stats(FailureScope::Ip, ip, now - WINDOW_SECS)
-        .await?;
-    if by_ip.count >= IP_MAX_FAILURES {
-        let oldest = by_ip.oldest.unwrap_or(now);
-        return Err(ApiError::too_many_attempts(oldest + WINDOW_SECS - now));
+/// Milliseconds an IP must still wait, given its failure times in the window (newest first).
+fn ip_wait_ms(failures_newest_first: &[i64], now: i64) -> i64 {
+    match failures_newest_first.get(IP_MAX_FAILURES as usize - 1) {
+        Some(&oldest_counted) => (oldest_counted + WINDOW_MS - now).max(1),
+        None => 0,
     }
-    let failures = store
-        .recent_failures(
-            FailureScope::Account,
-            account,
-            now - RETENTION_SECS,
-            STREAK_READ_LIMIT,
-        )
+}
+
+/// Counts a sign-in attempt against `owner` (an account's email, or a device) and `ip`
+/// before its password is checked, or refuses it with 429 and `Retry-After` when either
+/// must wait. If the attempt cannot be counted, the error (503) refuses it too: a guess
+/// is never checked without being counted. Settle it with [`settle`].
+pub async fn admit(
+    store: &Store,
+    owner: (FailureScope, &str),
+    ip: &str,
+    attempt: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    let subjects = [
+        Subject {
+            scope: owner.0,
+            subject: owner.1,
+            since: now - RETENTION_MS,
+            limit: STREAK_READ_LIMIT,
+        },
+        Subject {
+            scope: FailureScope::Ip,
+            subject: ip,
+            since: now - WINDOW_MS + 1,
+            limit: IP_MAX_FAILURES,
+        },
+    ];
+    let decided = store
+        .admit_attempt(&subjects, attempt, now, |subject, times| {
+            match subject.scope {
+                FailureScope::Ip => ip_wait_ms(times, now),
+                FailureScope::Account | FailureScope::Device => account_wait_ms(times, now),
+            }
+        })
         .await?;
-    match account_wait_secs(&failures, now) {
-        0 => Ok(()),
-        wait => Err(ApiError::too_many_attempts(wait)),
+    decided.map_err(|wait_ms| ApiError::too_many_attempts((wait_ms + 999) / 1000))
+}
+
+/// How an admitted attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The password was wrong: the attempt stays counted.
+    Failed,
+    /// The password was right: the attempt is taken back and the owner's streak ends.
+    Succeeded,
+    /// The password was not checked, or the attempt is not held against anyone (a right
+    /// password for a disabled account): the attempt is taken back.
+    NotCounted,
+}
+
+/// Records how an attempt admitted by [`admit`] ended.
+pub async fn settle(
+    store: &Store,
+    owner: (FailureScope, &str),
+    attempt: &str,
+    outcome: Outcome,
+) -> Result<(), ApiError> {
+    match outcome {
+        Outcome::Failed => Ok(()),
+        Outcome::Succeeded => Ok(store.settle_attempt(attempt, Some(owner)).await?),
+        Outcome::NotCounted => Ok(store.settle_attempt(attempt, None).await?),
     }
 }
 
@@ -83,12 +138,19 @@ mod tests {
 
     #[test]
     fn the_delay_grows_with_each_failure_and_is_capped() {
-        assert_eq!(account_delay_secs(4), 0);
-        assert_eq!(account_delay_secs(5), 30);
-        assert_eq!(account_delay_secs(6), 60);
-        assert_eq!(account_delay_secs(7), 120);
-        assert_eq!(account_delay_secs(10), 900);
-        assert_eq!(account_delay_secs(1_000), 900);
+        assert_eq!(account_delay_ms(4), 0);
+        assert_eq!(account_delay_ms(5), 30_000);
+        assert_eq!(account_delay_ms(6), 60_000);
+        assert_eq!(account_delay_ms(7), 120_000);
+        assert_eq!(account_delay_ms(10), 900_000);
+        assert_eq!(account_delay_ms(1_000), 900_000);
+    }
+
+    #[test]
+    fn an_ip_waits_once_it_has_the_maximum_in_the_window() {
+        let times: Vec<i64> = (0..100).rev().collect();
+        assert_eq!(ip_wait_ms(&times[..99], 100), 0);
+        assert_eq!(ip_wait_ms(&times, 100), WINDOW_MS - 100);
     }
 
     #[test]
@@ -96,9 +158,9 @@ mod tests {
         // Five quick failures, then one failure each time the delay has passed.
         let mut failures = vec![0, 0, 0, 0, 0];
         let mut now = 0;
-        for expected in [30, 60, 120, 240, 480, 900, 900] {
+        for expected in [30_000, 60_000, 120_000, 240_000, 480_000, 900_000, 900_000] {
             failures.sort_unstable_by(|a, b| b.cmp(a));
-            assert_eq!(account_wait_secs(&failures, now), expected);
+            assert_eq!(account_wait_ms(&failures, now), expected);
             now += expected;
             failures.push(now);
         }
@@ -107,10 +169,10 @@ mod tests {
     #[test]
     fn fifteen_quiet_minutes_end_the_streak() {
         let failures = [100, 90, 80, 70, 60];
-        assert_eq!(account_wait_secs(&failures, 100), 30);
-        assert_eq!(account_wait_secs(&failures, 100 + WINDOW_SECS + 1), 0);
+        assert_eq!(account_wait_ms(&failures, 100), 30_000);
+        assert_eq!(account_wait_ms(&failures, 100 + WINDOW_MS + 1), 0);
         // An old streak does not count towards a new one.
-        let failures = [5000, 10, 9, 8, 7, 6];
-        assert_eq!(account_wait_secs(&failures, 5000), 0);
+        let failures = [5_000_000, 10, 9, 8, 7, 6];
+        assert_eq!(account_wait_ms(&failures, 5_000_000), 0);
     }
 }

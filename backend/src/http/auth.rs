@@ -1,4 +1,4 @@
-//! `/api/auth/*`: register, login, refresh, logout, logout-all.
+//! `/api/auth/*`: register, login, refresh, logout, logout-all, logout-others.
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};
@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/refresh", post(refresh))
         .route("/logout", post(logout))
         .route("/logout-all", post(logout_all))
+        .route("/logout-others", post(logout_others))
         .layer(DefaultBodyLimit::max(AUTH_BODY_LIMIT))
         .layer(middleware::from_fn(refuse_large_bodies))
 }
@@ -56,6 +57,7 @@ async fn register(
 ) -> Result<(StatusCode, TokenResponse), ApiError> {
     let user = accounts::register(&state, credentials).await?;
     let issued = sessions::start(&state, user, client).await?;
+    let jar = with_device_cookie(&state, jar, &issued, None);
     Ok((StatusCode::CREATED, respond(&state, jar, &issued)))
 }
 
@@ -65,9 +67,26 @@ async fn login(
     jar: CookieJar,
     AppJson(credentials): AppJson<Credentials>,
 ) -> Result<TokenResponse, ApiError> {
-    let user = accounts::login(&state, credentials, &client.ip).await?;
-    let issued = sessions::start(&state, user, client).await?;
+    let device_cookie = state.cookies.get(&jar, cookies::DEVICE);
+    let signed_in =
+        accounts::login(&state, credentials, &client.ip, device_cookie.as_deref()).await?;
+    let issued = sessions::start(&state, signed_in.user, client).await?;
+    let jar = with_device_cookie(&state, jar, &issued, signed_in.device_id.as_deref());
     Ok(respond(&state, jar, &issued))
+}
+
+/// Every sign-in renews the browser's device cookie for the account (same device id when
+/// it had a valid one).
+fn with_device_cookie(
+    state: &AppState,
+    jar: CookieJar,
+    issued: &IssuedTokens,
+    device_id: Option<&str>,
+) -> CookieJar {
+    let value = state
+        .devices
+        .issue(&issued.user.id, device_id, issued.now_ms.div_euclid(1000));
+    state.cookies.set_device(jar, value)
 }
 
 async fn refresh(
@@ -87,10 +106,13 @@ async fn refresh(
     }
 }
 
+/// The cookies are cleared whatever happens, also when the session could not be revoked
+/// (503): the browser is signed out either way, and the answer tells the client whether
+/// the server ended the session too.
 async fn logout(
     State(state): State<AppState>,
     request: Request,
-) -> Result<(StatusCode, CookieJar), ApiError> {
+) -> (CookieJar, Result<StatusCode, ApiError>) {
     let jar = CookieJar::from_headers(request.headers());
     let refresh = state.cookies.get(&jar, cookies::REFRESH);
     // The access token names the session too, should the refresh cookie be missing.
@@ -98,8 +120,11 @@ async fn logout(
         .ok()
         .and_then(|token| verify_access_token(&state, &token).ok())
         .map(|claims| claims.sid);
-    sessions::logout(&state, refresh.as_deref(), access_session.as_deref()).await?;
-    Ok((StatusCode::NO_CONTENT, state.cookies.clear(jar)))
+    let ended = sessions::logout(&state, refresh.as_deref(), access_session.as_deref()).await;
+    (
+        state.cookies.clear(jar),
+        ended.map(|()| StatusCode::NO_CONTENT),
+    )
 }
 
 async fn logout_all(
@@ -107,8 +132,16 @@ async fn logout_all(
     user: AuthUser,
     jar: CookieJar,
 ) -> Result<(StatusCode, CookieJar), ApiError> {
-    sessions::revoke_all(&state, &user.user_id).await?;
+    sessions::revoke_all(&state, &user.user_id, None).await?;
     Ok((StatusCode::NO_CONTENT, state.cookies.clear(jar)))
+}
+
+async fn logout_others(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<StatusCode, ApiError> {
+    sessions::revoke_all(&state, &user.user_id, Some(&user.session_id)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn respond(state: &AppState, jar: CookieJar, issued: &IssuedTokens) -> TokenResponse {
@@ -117,8 +150,8 @@ fn respond(state: &AppState, jar: CookieJar, issued: &IssuedTokens) -> TokenResp
         session: SessionView {
             id: issued.session.id.clone(),
             access_expires_at: issued.access_expires_at,
-            refresh_expires_at: issued.session.expires_at,
-            server_time: issued.now,
+            refresh_expires_at: issued.session.expires_at.div_euclid(1000),
+            server_time: issued.now_ms.div_euclid(1000),
         },
     };
     (state.cookies.set_session(jar, issued), Json(body))

@@ -1,8 +1,9 @@
-//! The three session cookies: names, attributes, setting and clearing.
+//! The session cookies and the device cookie: names, attributes, setting and clearing.
 
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use time::Duration;
 
+use crate::auth::device::DEVICE_TTL_SECS;
 use crate::auth::sessions::IssuedTokens;
 use crate::auth::{is_token_shaped, random_token};
 
@@ -12,6 +13,8 @@ pub const ACCESS: &str = "access_token";
 pub const REFRESH: &str = "refresh_token";
 /// The CSRF token, readable by the SPA, echoed in `X-CSRF-Token`.
 pub const CSRF: &str = "csrf_token";
+/// The device cookie (see `auth::device`), sent only to `/api/auth` paths.
+pub const DEVICE: &str = "device";
 
 /// Cookie names and attributes for this deployment.
 #[derive(Debug, Clone, Copy)]
@@ -42,7 +45,7 @@ impl CookiePolicy {
     /// Sets the access, refresh and CSRF cookies for freshly issued tokens. The CSRF token
     /// already in the jar is kept (so a refresh does not break requests in flight).
     pub fn set_session(&self, jar: CookieJar, issued: &IssuedTokens) -> CookieJar {
-        let session_left = issued.session.expires_at - issued.now;
+        let session_left = (issued.session.expires_at - issued.now_ms).div_euclid(1000);
         let csrf = self
             .get(&jar, CSRF)
             .filter(|value| is_token_shaped(value))
@@ -50,13 +53,19 @@ impl CookiePolicy {
         jar.add(self.build(
             ACCESS,
             issued.access_token.clone(),
-            issued.access_expires_at - issued.now,
+            issued.access_expires_at - issued.now_ms.div_euclid(1000),
         ))
         .add(self.build(REFRESH, issued.refresh_token.clone(), session_left))
         .add(self.build(CSRF, csrf, session_left))
     }
 
-    /// Clears all three cookies (same name and Path, `Max-Age=0`).
+    /// Sets the device cookie.
+    pub fn set_device(&self, jar: CookieJar, value: String) -> CookieJar {
+        jar.add(self.build(DEVICE, value, DEVICE_TTL_SECS))
+    }
+
+    /// Clears the three session cookies (same name and Path, `Max-Age=0`). The device
+    /// cookie stays: it names the browser, not the session.
     pub fn clear(&self, jar: CookieJar) -> CookieJar {
         [ACCESS, REFRESH, CSRF]
             .into_iter()
@@ -66,7 +75,7 @@ impl CookiePolicy {
     fn build(&self, base: &'static str, value: String, max_age_secs: i64) -> Cookie<'static> {
         let path = match base {
             ACCESS => "/api",
-            REFRESH => "/api/auth",
+            REFRESH | DEVICE => "/api/auth",
             _ => "/",
         };
         Cookie::build((self.name(base), value))

@@ -3,9 +3,10 @@
 //! Two layers: fetch metadata and `Origin` refuse cross-site requests outright, and a
 //! double-submit token (`X-CSRF-Token` must equal the `csrf_token` cookie) covers every
 //! cookie-authenticated request except login and register, which have no session yet.
-//! Requests authenticated by an `Authorization` header, and requests with no session
-//! cookie at all, carry no ambient credentials: they cannot act on anyone's behalf, so
-//! they need no token (this keeps logout idempotent for a client with no cookies).
+//! Requests with no session cookie at all carry no ambient credentials: they cannot act on
+//! anyone's behalf, so they need no token (this keeps logout idempotent for a client with
+//! no cookies). Nor do requests authenticated by an `Authorization` header, except on the
+//! endpoints that act on the refresh cookie whatever the header says.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
@@ -24,6 +25,8 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// Paths that need the origin checks but not the double-submit token.
 const TOKENLESS_PATHS: [&str; 2] = ["/api/auth/login", "/api/auth/register"];
+/// Paths that act on the refresh cookie, so an `Authorization` header does not exempt them.
+const REFRESH_COOKIE_PATHS: [&str; 2] = ["/api/auth/refresh", "/api/auth/logout"];
 
 /// Middleware: refuses forged state-changing requests with 403 `csrf_rejected`.
 pub async fn protect(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -63,7 +66,7 @@ fn allowed(state: &AppState, request: &Request) -> bool {
         .into_iter()
         .any(|name| state.cookies.get(&jar, name).is_some());
     TOKENLESS_PATHS.contains(&path)
-        || headers.contains_key(header::AUTHORIZATION)
+        || (headers.contains_key(header::AUTHORIZATION) && !REFRESH_COOKIE_PATHS.contains(&path))
         || !has_session_cookie
         || double_submit_matches(state, headers, &jar)
 }

@@ -66,6 +66,14 @@ impl FromRequestParts<AppState> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = access_token(&parts.headers, state)?;
         let claims = verify_access_token(state, &token)?;
+        // Fail closed: a copy of the revoked set that the database has not confirmed for
+        // too long may be missing revocations.
+        if !state
+            .revoked
+            .is_fresh(state.config.revocation_max_staleness)
+        {
+            return Err(ApiError::database_unavailable());
+        }
         if state.revoked.contains(&claims.sid) {
             return Err(ApiError::new(ErrorCode::SessionRevoked));
         }
@@ -81,7 +89,7 @@ impl FromRequestParts<AppState> for AuthUser {
 pub fn verify_access_token(state: &AppState, token: &str) -> Result<Claims, ApiError> {
     state
         .jwt
-        .verify(token, state.clock.now())
+        .verify(token, state.clock.now_ms())
         .map_err(|error| match error {
             TokenError::Expired => ApiError::new(ErrorCode::TokenExpired),
             TokenError::Invalid => ApiError::new(ErrorCode::InvalidToken),
@@ -131,30 +139,30 @@ impl FromRequestParts<AppState> for ClientInfo {
     }
 }
 
-/// The client's address: the peer, unless the peer is a trusted proxy, in which case the
-/// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+/// The client's address: walking from the peer back through `X-Forwarded-For` (right to
+/// left), the first address that is not a trusted proxy. Only trusted proxies are believed
+/// about who sent them the request, so the walk stops there; an entry that is not an
+/// address stops it too, at the last trusted hop (everything left of it is the client's
+/// own claim).
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
-    if !is_trusted(&peer) {
-        return peer;
-    }
-    let hops: Option<Vec<IpAddr>> = headers
+    let mut client = peer;
+    let hops: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.to_str().unwrap_or(""))
         .flat_map(|v| v.split(','))
-        .map(|hop| hop.trim().parse().ok())
         .collect();
-    match hops {
-        Some(hops) => hops
-            .iter()
-            .rev()
-            .find(|ip| !is_trusted(ip))
-            .or(hops.first())
-            .copied()
-            .unwrap_or(peer),
-        None => peer,
+    for hop in hops.iter().rev() {
+        if !is_trusted(&client) {
+            break;
+        }
+        match hop.trim().parse() {
+            Ok(ip) => client = ip,
+            Err(_) => break,
+        }
     }
+    client
 }
 
 #[cfg(test)]
@@ -181,5 +189,18 @@ mod tests {
         assert_eq!(got, "198.51.100.7".parse::<IpAddr>().unwrap());
         // A garbled header falls back to the proxy itself rather than a guess.
         assert_eq!(client_ip(peer, &headers("nonsense"), &trusted), peer);
+    }
+
+    #[test]
+    fn garbage_left_of_the_client_does_not_hide_it() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let peer: IpAddr = "10.0.0.2".parse().unwrap();
+        let client: IpAddr = "198.51.100.7".parse().unwrap();
+        // The client forged the left part; the trusted proxy appended the real address.
+        let got = client_ip(peer, &headers("not-an-ip, 1.1.1.1, 198.51.100.7"), &trusted);
+        assert_eq!(got, client);
+        // Garbage right of a trusted hop stops the walk at that hop.
+        let got = client_ip(peer, &headers("198.51.100.7, junk, 10.0.0.3"), &trusted);
+        assert_eq!(got, "10.0.0.3".parse::<IpAddr>().unwrap());
     }
 }

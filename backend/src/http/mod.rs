@@ -12,7 +12,9 @@ pub mod users;
 
 use std::time::Duration;
 
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::{Router, middleware};
 use shared::ErrorCode;
@@ -20,15 +22,11 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// Longest time a request may take.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The whole application: `/api/*` and the SPA.
 pub fn router(state: AppState) -> Router {
@@ -71,13 +69,19 @@ pub fn router(state: AppState) -> Router {
                     tracing::error!("handler panicked");
                     ApiError::new(ErrorCode::InternalError).into_response()
                 }))
-                .layer(TimeoutLayer::with_status_code(
-                    StatusCode::REQUEST_TIMEOUT,
-                    REQUEST_TIMEOUT,
-                ))
+                .layer(middleware::from_fn_with_state(state.clone(), time_limit))
                 .layer(middleware::from_fn_with_state(state.clone(), csrf::protect)),
         )
         .with_state(state)
+}
+
+/// Answers 408 `timeout` (our JSON error) when a request takes longer than the limit.
+async fn time_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit: Duration = state.config.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(ErrorCode::Timeout).into_response(),
+    }
 }
 
 async fn api_not_found() -> Response {

@@ -24,16 +24,16 @@ async fn list(
 ) -> Result<Json<Vec<SessionInfo>>, ApiError> {
     let rows = state
         .store
-        .active_sessions(&auth.user_id, state.clock.now())
+        .active_sessions(&auth.user_id, state.clock.now_ms())
         .await?;
     let list = rows
         .into_iter()
         .map(|row| SessionInfo {
             current: row.id == auth.session_id,
             id: row.id,
-            created_at: row.created_at,
-            last_used_at: row.last_used_at,
-            expires_at: row.expires_at,
+            created_at: row.created_at.div_euclid(1000),
+            last_used_at: row.last_used_at.div_euclid(1000),
+            expires_at: row.expires_at.div_euclid(1000),
             user_agent: row.user_agent,
             ip: row.ip,
         })

@@ -46,6 +46,6 @@ pub fn user_view(user: &UserRow) -> UserView {
         email: user.email.clone(),
         // The column has a CHECK constraint; anything else would be a corrupt row.
         role: user.role.parse().unwrap_or(Role::User),
-        created_at: user.created_at,
+        created_at: user.created_at.div_euclid(1000),
     }
 }

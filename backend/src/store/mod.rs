@@ -14,7 +14,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use sessions::{RefreshTokenState, SessionRow};
-pub use throttle::{FailureScope, FailureStats};
+pub use throttle::{FailureScope, Subject};
 pub use users::{NewUser, UserRow};
 
 /// Migrations embedded in the binary; they run at start.
@@ -23,10 +23,20 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// How long a request waits for a pooled connection before the database counts as down.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// PostgreSQL bounds on how long a statement, a lock wait and an idle transaction may
+/// take. Revocations are polled with a 10 s look-back (see `auth::revocation`), so a write
+/// must commit well within that of the time it carries.
+const POSTGRES_TIMEOUTS: [&str; 3] = [
+    "SET statement_timeout = '5s'",
+    "SET lock_timeout = '3s'",
+    "SET idle_in_transaction_session_timeout = '5s'",
+];
+
 /// A handle to the database (cheap to clone).
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    is_sqlite: bool,
 }
 
 /// Whether an insert failed because a unique value already exists.
@@ -63,13 +73,17 @@ impl Store {
                         conn.execute("PRAGMA busy_timeout = 5000").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    } else {
+                        for setting in POSTGRES_TIMEOUTS {
+                            conn.execute(setting).await?;
+                        }
                     }
                     Ok(())
                 })
             })
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self { pool, is_sqlite })
     }
 
     /// Applies pending migrations.
@@ -81,6 +95,17 @@ impl Store {
     /// Answers when the database does.
     pub async fn ping(&self) -> sqlx::Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(drop)
+    }
+
+    /// The database server's clock, Unix milliseconds (SQLite's is this host's).
+    pub async fn database_time_ms(&self) -> sqlx::Result<i64> {
+        let sql = if self.is_sqlite {
+            "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS BIGINT)"
+        } else {
+            "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+        };
+        let (now,): (i64,) = sqlx::query_as(sql).fetch_one(&self.pool).await?;
+        Ok(now)
     }
 
     /// Closes every connection.

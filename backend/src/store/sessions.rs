@@ -9,13 +9,13 @@ pub struct SessionRow {
     pub id: String,
     /// Owner.
     pub user_id: String,
-    /// Unix seconds.
+    /// Unix ms.
     pub created_at: i64,
-    /// Unix seconds of the last refresh (or the login).
+    /// Unix ms of the last refresh (or the login).
     pub last_used_at: i64,
-    /// Unix seconds; fixed at login.
+    /// Unix ms; fixed at login.
     pub expires_at: i64,
-    /// Unix seconds, when revoked.
+    /// Unix ms, when revoked.
     pub revoked_at: Option<i64>,
     /// `User-Agent` at login.
     pub user_agent: Option<String>,
@@ -28,11 +28,11 @@ pub struct SessionRow {
 pub struct RefreshTokenState {
     /// The session the token belongs to.
     pub session_id: String,
-    /// When the token was rotated away (`None`: it is the current one).
+    /// When the token was rotated away (Unix ms; `None`: it is the current one).
     pub rotated_at: Option<i64>,
-    /// When the session was revoked.
+    /// When the session was revoked (Unix ms).
     pub revoked_at: Option<i64>,
-    /// When the session ends.
+    /// When the session ends (Unix ms).
     pub expires_at: i64,
 }
 
@@ -40,9 +40,32 @@ const COLUMNS: &str =
     "id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip";
 
 impl Store {
-    /// Creates a session with its first refresh token (by hash).
-    pub async fn create_session(&self, session: &SessionRow, token_hash: &str) -> sqlx::Result<()> {
+    /// Creates a session with its first refresh token (by hash), if its user exists and is
+    /// enabled, and ends the user's least recently used live sessions beyond `max_live`.
+    /// Returns the ids of the sessions it ended, or `None` (and creates nothing) when the
+    /// user is disabled or gone.
+    ///
+    /// The first statement writes the user's row (changing nothing), which takes its lock
+    /// until commit: a concurrent `disable_user` then either sees this session and revokes
+    /// it, or commits first and this finds the user disabled; and concurrent sign-ins of
+    /// one user count each other's sessions.
+    pub async fn create_session(
+        &self,
+        session: &SessionRow,
+        token_hash: &str,
+        max_live: i64,
+    ) -> sqlx::Result<Option<Vec<String>>> {
         let mut tx = self.pool.begin().await?;
+        let enabled = sqlx::query(
+            "UPDATE users SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NULL",
+        )
+        .bind(&session.user_id)
+        .execute(&mut *tx)
+        .await?;
+        if enabled.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
         sqlx::query(&format!(
             "INSERT INTO sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         ))
@@ -64,14 +87,30 @@ impl Store {
         .bind(session.created_at)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await
+        let ended: Vec<(String,)> = sqlx::query_as(
+            "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL \
+             AND expires_at > $1 AND id <> $3 AND id NOT IN \
+               (SELECT id FROM sessions WHERE user_id = $2 AND revoked_at IS NULL \
+                AND expires_at > $1 AND id <> $3 ORDER BY last_used_at DESC, id LIMIT $4) \
+             RETURNING id",
+        )
+        .bind(session.created_at)
+        .bind(&session.user_id)
+        .bind(&session.id)
+        .bind(max_live - 1)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(ended.into_iter().map(|(id,)| id).collect()))
     }
 
     /// Atomically replaces the session's current refresh token `old_hash` by `new_hash`.
     ///
     /// The guarded `UPDATE` is the gate: of any number of concurrent calls with the same
     /// token, exactly one finds `rotated_at IS NULL` and goes on to insert the successor;
-    /// the others get `None`. The session must be live and unexpired.
+    /// the others get `None`. The session must be live and unexpired, also when a
+    /// revocation commits while this runs (the last statement re-checks the session row
+    /// under its lock).
     pub async fn rotate_refresh_token(
         &self,
         old_hash: &str,
@@ -102,14 +141,23 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let session = sqlx::query_as(&format!(
-            "UPDATE sessions SET last_used_at = $1 WHERE id = $2 RETURNING {COLUMNS}"
+            "UPDATE sessions SET last_used_at = $1 WHERE id = $2 AND revoked_at IS NULL \
+             AND expires_at > $1 RETURNING {COLUMNS}"
         ))
         .bind(now)
         .bind(&session_id)
-        .fetch_one(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(Some(session))
+        match session {
+            Some(session) => {
+                tx.commit().await?;
+                Ok(Some(session))
+            }
+            None => {
+                tx.rollback().await?;
+                Ok(None)
+            }
+        }
     }
 
     /// Looks up any refresh token ever issued, by hash.
@@ -146,33 +194,41 @@ impl Store {
         .await
     }
 
-    /// Revokes one session; true when it was live (and, with `user_id`, belongs to them).
+    /// Revokes one session not yet revoked (with `user_id`, only theirs), whether or not
+    /// it has ended; returns its `expires_at` when it did.
     pub async fn revoke_session(
         &self,
         session_id: &str,
         user_id: Option<&str>,
         now: i64,
-    ) -> sqlx::Result<bool> {
-        let done = sqlx::query(
+    ) -> sqlx::Result<Option<i64>> {
+        let row: Option<(i64,)> = sqlx::query_as(
             "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
-             AND expires_at > $1 AND ($3 IS NULL OR user_id = $3)",
+             AND ($3 IS NULL OR user_id = $3) RETURNING expires_at",
         )
         .bind(now)
         .bind(session_id)
         .bind(user_id)
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(row.map(|(expires_at,)| expires_at))
     }
 
-    /// Revokes every live session of a user; returns their ids.
-    pub async fn revoke_user_sessions(&self, user_id: &str, now: i64) -> sqlx::Result<Vec<String>> {
+    /// Revokes every session of a user not yet revoked, but `except` when given; returns
+    /// their ids.
+    pub async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        except: Option<&str>,
+        now: i64,
+    ) -> sqlx::Result<Vec<String>> {
         let rows: Vec<(String,)> = sqlx::query_as(
             "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL \
-             RETURNING id",
+             AND ($3 IS NULL OR id <> $3) RETURNING id",
         )
         .bind(now)
         .bind(user_id)
+        .bind(except)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(|(id,)| id).collect())

@@ -1,4 +1,4 @@
-//! The `login_failures` table.
+//! The `login_failures` and `throttle_locks` tables.
 
 use super::Store;
 
@@ -7,6 +7,8 @@ use super::Store;
 pub enum FailureScope {
     /// A canonical email, whether or not an account has it.
     Account,
+    /// A browser holding a valid device cookie for the account (its device id).
+    Device,
     /// A client IP address.
     Ip,
 }
@@ -15,91 +17,124 @@ impl FailureScope {
     fn as_str(self) -> &'static str {
         match self {
             Self::Account => "account",
+            Self::Device => "device",
             Self::Ip => "ip",
         }
     }
 }
 
-/// Failures of one subject within a window.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
-pub struct FailureStats {
-    /// How many.
-    pub count: i64,
-    /// The oldest, Unix seconds.
-    pub oldest: Option<i64>,
+/// One subject an attempt is counted against, and how much of its history the throttle
+/// reads to decide.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    /// What kind of subject.
+    pub scope: FailureScope,
+    /// The email, device id or IP.
+    pub subject: &'a str,
+    /// Failures before this (Unix ms) are not read.
+    pub since: i64,
+    /// At most this many of the newest failures are read.
+    pub limit: i64,
 }
 
 impl Store {
-    /// Failures of `subject` at or after `since`.
-    pub async fn failure_stats(
+    /// Counts a sign-in attempt as a failure of each subject *before* its password is
+    /// checked, unless `wait_ms` (given each subject and its failure times, newest first)
+    /// says one of them must wait: then nothing is written and the longest wait is returned.
+    ///
+    /// Locking each subject's `throttle_locks` row first makes read-decide-write one step
+    /// for concurrent attempts (SQLite's single writer; PostgreSQL's row lock, after which
+    /// each statement sees what the previous holder committed). Subjects are locked in the
+    /// order given, which callers keep the same (account or device, then IP), so two
+    /// attempts cannot deadlock.
+    pub async fn admit_attempt(
         &self,
-        scope: FailureScope,
-        subject: &str,
-        since: i64,
-    ) -> sqlx::Result<FailureStats> {
-        sqlx::query_as(
-            "SELECT COUNT(*) AS count, MIN(failed_at) AS oldest \
-             FROM login_failures WHERE scope = $1 AND subject = $2 AND failed_at >= $3",
-        )
-        .bind(scope.as_str())
-        .bind(subject)
-        .bind(since)
-        .fetch_one(&self.pool)
-        .await
+        subjects: &[Subject<'_>],
+        attempt: &str,
+        now: i64,
+        wait_ms: impl Fn(&Subject<'_>, &[i64]) -> i64,
+    ) -> sqlx::Result<Result<(), i64>> {
+        let mut tx = self.pool.begin().await?;
+        for subject in subjects {
+            sqlx::query(
+                "INSERT INTO throttle_locks (scope, subject, touched_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (scope, subject) DO UPDATE SET touched_at = excluded.touched_at",
+            )
+            .bind(subject.scope.as_str())
+            .bind(subject.subject)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let mut longest_wait = 0;
+        for subject in subjects {
+            let rows: Vec<(i64,)> = sqlx::query_as(
+                "SELECT failed_at FROM login_failures WHERE scope = $1 AND subject = $2 \
+                 AND failed_at >= $3 ORDER BY failed_at DESC LIMIT $4",
+            )
+            .bind(subject.scope.as_str())
+            .bind(subject.subject)
+            .bind(subject.since)
+            .bind(subject.limit)
+            .fetch_all(&mut *tx)
+            .await?;
+            let times: Vec<i64> = rows.into_iter().map(|(t,)| t).collect();
+            longest_wait = longest_wait.max(wait_ms(subject, &times));
+        }
+        if longest_wait > 0 {
+            tx.rollback().await?;
+            return Ok(Err(longest_wait));
+        }
+        for subject in subjects {
+            sqlx::query(
+                "INSERT INTO login_failures (scope, subject, failed_at, attempt) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(subject.scope.as_str())
+            .bind(subject.subject)
+            .bind(now)
+            .bind(attempt)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
     }
 
-    /// The newest `limit` failure times of `subject` at or after `since`, newest first.
-    pub async fn recent_failures(
+    /// Takes back what [`Store::admit_attempt`] counted for `attempt` (the password was
+    /// right, or was never checked) and, with `clear`, forgets that subject's streak.
+    pub async fn settle_attempt(
         &self,
-        scope: FailureScope,
-        subject: &str,
-        since: i64,
-        limit: i64,
-    ) -> sqlx::Result<Vec<i64>> {
-        let rows: Vec<(i64,)> = sqlx::query_as(
-            "SELECT failed_at FROM login_failures WHERE scope = $1 AND subject = $2 \
-             AND failed_at >= $3 ORDER BY failed_at DESC LIMIT $4",
-        )
-        .bind(scope.as_str())
-        .bind(subject)
-        .bind(since)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(|(t,)| t).collect())
-    }
-
-    /// Records one failed login against an account and an IP.
-    pub async fn record_failure(&self, account: &str, ip: &str, now: i64) -> sqlx::Result<()> {
+        attempt: &str,
+        clear: Option<(FailureScope, &str)>,
+    ) -> sqlx::Result<()> {
+        let (scope, subject) = clear.map_or((None, None), |(scope, subject)| {
+            (Some(scope.as_str()), Some(subject))
+        });
         sqlx::query(
-            "INSERT INTO login_failures (scope, subject, failed_at) VALUES ($1, $2, $5), ($3, $4, $5)",
+            "DELETE FROM login_failures WHERE attempt = $1 \
+             OR (scope = $2 AND subject = $3)",
         )
-        .bind(FailureScope::Account.as_str())
-        .bind(account)
-        .bind(FailureScope::Ip.as_str())
-        .bind(ip)
-        .bind(now)
+        .bind(attempt)
+        .bind(scope)
+        .bind(subject)
         .execute(&self.pool)
         .await
         .map(drop)
     }
 
-    /// Forgets an account's failures (after a successful login).
-    pub async fn clear_failures(&self, scope: FailureScope, subject: &str) -> sqlx::Result<()> {
-        sqlx::query("DELETE FROM login_failures WHERE scope = $1 AND subject = $2")
-            .bind(scope.as_str())
-            .bind(subject)
-            .execute(&self.pool)
-            .await
-            .map(drop)
-    }
-
-    /// Deletes failures older than `before`.
+    /// Deletes failures, and the lock rows of subjects untouched, since before `before`.
     pub async fn delete_failures_before(&self, before: i64) -> sqlx::Result<u64> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM login_failures WHERE failed_at < $1")
             .bind(before)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM throttle_locks WHERE touched_at < $1")
+            .bind(before)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 }

@@ -13,9 +13,9 @@ pub struct UserRow {
     pub password_hash: String,
     /// `user` or `admin`.
     pub role: String,
-    /// Unix seconds.
+    /// Unix ms.
     pub created_at: i64,
-    /// Unix seconds, when disabled.
+    /// Unix ms, when disabled.
     pub disabled_at: Option<i64>,
 }
 
@@ -27,7 +27,7 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
     /// `user` or `admin`.
     pub role: &'a str,
-    /// Unix seconds.
+    /// Unix ms.
     pub now: i64,
 }
 

@@ -35,7 +35,7 @@ async fn login_answers_user_and_session_with_cookies() {
     let response = browser.login("ANN@example.com", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["cache-control"], "no-store");
-    assert_eq!(set_cookies(&response).len(), 3);
+    assert_eq!(set_cookies(&response).len(), 4);
     let body: AuthResponse = response.json().await.unwrap();
     assert_eq!(body.user.email, "ann@example.com");
     assert_eq!(browser.get("/api/products").await.status(), StatusCode::OK);
@@ -61,6 +61,11 @@ async fn session_cookies_have_the_exact_attributes() {
         "{csrf}"
     );
     assert!(!csrf.contains("HttpOnly"));
+    let device = set_cookie_line(&response, "device");
+    assert!(
+        device.ends_with("; HttpOnly; SameSite=Strict; Path=/api/auth; Max-Age=31536000"),
+        "{device}"
+    );
     for line in set_cookies(&response) {
         assert!(!line.contains("Secure"), "{line}");
     }
@@ -72,8 +77,8 @@ async fn secure_cookies_are_secure_and_prefixed() {
     let response = app.browser().register("secure@example.com", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let lines = set_cookies(&response);
-    assert_eq!(lines.len(), 3);
-    for name in ["access_token", "refresh_token", "csrf_token"] {
+    assert_eq!(lines.len(), 4);
+    for name in ["access_token", "refresh_token", "csrf_token", "device"] {
         let line = set_cookie_line(&response, &format!("__Secure-{name}"));
         assert!(line.contains("; Secure"), "{line}");
     }
@@ -166,4 +171,60 @@ async fn products_need_an_access_token() {
     let products: Value = browser.get("/api/products").await.json().await.unwrap();
     let first = &products[0];
     assert!(first["id"].is_i64() && first["name"].is_string() && first["price_cents"].is_i64());
+}
+
+#[tokio::test]
+async fn a_sign_in_racing_disable_leaves_no_live_session() {
+    let app = spawn_app().await;
+    let (_, auth) = app.signed_in("racing@example.com").await;
+    let browsers: Vec<Browser> = (0..4).map(|_| app.browser()).collect();
+    let logins = futures::future::join_all(
+        browsers
+            .iter()
+            .map(|b| b.login("racing@example.com", PASSWORD)),
+    );
+    // The account is disabled while the sign-ins are hashing their passwords.
+    let disable = async {
+        tokio::task::yield_now().await;
+        app.state
+            .store
+            .disable_user("racing@example.com", app.clock_now_ms())
+            .await
+            .unwrap()
+    };
+    let (responses, disabled) = tokio::join!(logins, disable);
+    assert!(disabled.is_some());
+    for response in responses {
+        assert!(
+            [StatusCode::OK, StatusCode::FORBIDDEN].contains(&response.status()),
+            "{}",
+            response.status()
+        );
+    }
+    let live = app
+        .state
+        .store
+        .active_sessions(&auth.user.id, app.clock_now_ms())
+        .await
+        .unwrap();
+    assert!(
+        live.is_empty(),
+        "{} sessions outlived the disable",
+        live.len()
+    );
+}
+
+#[tokio::test]
+async fn logout_without_a_database_still_clears_the_cookies() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in("outage-logout@example.com").await;
+    app.state.store.close().await;
+    let response = browser.post("/api/auth/logout").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    for name in ["access_token", "refresh_token", "csrf_token"] {
+        let line = set_cookie_line(&response, name);
+        assert!(line.contains("Max-Age=0"), "{line}");
+    }
+    assert_eq!(error_code(response).await, "database_unavailable");
+    assert_eq!(browser.cookie("refresh_token"), None);
 }

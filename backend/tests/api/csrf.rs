@@ -241,3 +241,31 @@ async fn bearer_requests_need_no_csrf_header() {
         "session_revoked"
     );
 }
+
+#[tokio::test]
+async fn an_authorization_header_does_not_waive_csrf_where_the_refresh_cookie_acts() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in("waiver@example.com").await;
+    for path in ["/api/auth/refresh", "/api/auth/logout"] {
+        let response = browser
+            .send(
+                browser
+                    .request_without_csrf(Method::POST, path)
+                    .header("authorization", "Bearer anything"),
+            )
+            .await;
+        assert_csrf_rejected(response).await;
+    }
+    // Nothing was rotated or ended.
+    assert_eq!(browser.refresh().await.status(), StatusCode::OK);
+    // Where the header is the credential, it still needs no CSRF token.
+    let token = browser.cookie("access_token").unwrap();
+    let response = browser
+        .send(
+            browser
+                .request_without_csrf(Method::POST, "/api/auth/logout-others")
+                .header("authorization", format!("Bearer {token}")),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+}

@@ -100,9 +100,14 @@ impl TestApp {
         (browser, body)
     }
 
-    /// The server's clock.
+    /// The server's clock, Unix seconds (as the API and JWT claims give times).
     pub fn clock_now(&self) -> i64 {
-        self.clock.now()
+        self.clock.now_secs()
+    }
+
+    /// The server's clock, Unix ms (as the store keeps times).
+    pub fn clock_now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     /// Moves the server's clock.

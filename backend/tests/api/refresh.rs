@@ -192,3 +192,71 @@ async fn a_role_change_applies_at_the_next_refresh() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn with_no_grace_even_an_immediate_replay_revokes_the_session() {
+    let app = spawn_app_with(&["--refresh-reuse-grace", "0s"], |_| {}).await;
+    let (user, _) = app.signed_in("nograce@example.com").await;
+    let other_tab = user.fork();
+    assert_eq!(user.refresh().await.status(), StatusCode::OK);
+    // Same instant, same millisecond: nothing is forgiven.
+    assert_eq!(other_tab.refresh().await.status(), StatusCode::UNAUTHORIZED);
+    user.assert_session_revoked().await;
+}
+
+#[tokio::test]
+async fn the_grace_window_is_exact_to_the_millisecond() {
+    let app = spawn_app_with(&["--refresh-reuse-grace", "1s"], |_| {}).await;
+    let (user, _) = app.signed_in("exact@example.com").await;
+    let in_time = user.fork();
+    let too_late = user.fork();
+    assert_eq!(user.refresh().await.status(), StatusCode::OK);
+    app.advance(Duration::from_millis(1_000));
+    assert_eq!(in_time.refresh().await.status(), StatusCode::OK);
+    app.advance(Duration::from_millis(1));
+    assert_eq!(too_late.refresh().await.status(), StatusCode::UNAUTHORIZED);
+    user.assert_session_revoked().await;
+}
+
+#[tokio::test]
+async fn a_rotation_racing_a_revocation_does_not_answer_for_the_revoked_session() {
+    use sqlx::Connection;
+
+    let app = spawn_app().await;
+    let (user, auth) = app.signed_in("rotate-revoke@example.com").await;
+    let is_postgres = app.db.url().starts_with("postgres");
+    // Another instance revokes the session, and has not committed yet when the refresh
+    // arrives.
+    let mut other = sqlx::AnyConnection::connect(app.db.url()).await.unwrap();
+    let mut revocation = other.begin().await.unwrap();
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2")
+        .bind(app.clock_now_ms())
+        .bind(&auth.session.id)
+        .execute(&mut *revocation)
+        .await
+        .unwrap();
+    let refresh = tokio::spawn({
+        let user = user.clone();
+        async move { user.refresh().await }
+    });
+    if is_postgres {
+        // The refresh waits on the revocation's row lock.
+        let waiting = eventually(Duration::from_secs(2), || async {
+            let mut probe = sqlx::AnyConnection::connect(app.db.url()).await.unwrap();
+            let (n,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM pg_stat_activity \
+                 WHERE wait_event_type = 'Lock' AND datname = current_database()",
+            )
+            .fetch_one(&mut probe)
+            .await
+            .unwrap();
+            n > 0
+        })
+        .await;
+        assert!(waiting, "the refresh reached the locked session row");
+    }
+    revocation.commit().await.unwrap();
+    let response = refresh.await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(response).await, "invalid_refresh_token");
+}

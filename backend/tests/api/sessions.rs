@@ -87,3 +87,81 @@ async fn deleting_a_session_needs_the_csrf_header() {
     assert_eq!(error_code(response).await, "csrf_rejected");
     assert_eq!(browser.get("/api/me").await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn logout_others_ends_every_session_but_the_current_one() {
+    let app = spawn_app().await;
+    let (here, _) = app.signed_in("others@example.com").await;
+    let mut elsewhere = Vec::new();
+    for _ in 0..3 {
+        let browser = app.browser();
+        assert_eq!(
+            browser.login("others@example.com", PASSWORD).await.status(),
+            StatusCode::OK
+        );
+        elsewhere.push(browser);
+    }
+    assert_eq!(
+        here.send(here.request_without_csrf(reqwest::Method::POST, "/api/auth/logout-others"))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN,
+        "it needs the CSRF header"
+    );
+    let response = here.post("/api/auth/logout-others").await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(
+        set_cookies(&response).is_empty(),
+        "this tab stays signed in"
+    );
+    for browser in &elsewhere {
+        browser.assert_session_revoked().await;
+    }
+    let list: Vec<SessionInfo> = here.get("/api/sessions").await.json().await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert!(list[0].current);
+    assert_eq!(here.refresh().await.status(), StatusCode::OK);
+
+    let stranger = app.browser();
+    let response = stranger.post("/api/auth/logout-others").await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(response).await, "missing_token");
+}
+
+#[tokio::test]
+async fn a_user_keeps_at_most_a_hundred_live_sessions() {
+    let app = spawn_app().await;
+    let (first, auth) = app.signed_in("hoarder@example.com").await;
+    let now = app.clock_now_ms();
+    for i in 0..99 {
+        let session = backend::store::SessionRow {
+            id: format!("bulk-{i:03}"),
+            user_id: auth.user.id.clone(),
+            created_at: now,
+            last_used_at: now + 1 + i,
+            expires_at: now + 3_600_000,
+            revoked_at: None,
+            user_agent: None,
+            ip: None,
+        };
+        let ended = app
+            .state
+            .store
+            .create_session(&session, &format!("hash-{i}"), 100)
+            .await
+            .unwrap();
+        assert_eq!(ended, Some(Vec::new()));
+    }
+    app.advance(std::time::Duration::from_secs(1));
+    let newest = app.browser();
+    assert_eq!(
+        newest.login("hoarder@example.com", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    let list: Vec<SessionInfo> = newest.get("/api/sessions").await.json().await.unwrap();
+    assert_eq!(list.len(), 100);
+    // The least recently used (the first sign-in) made room.
+    assert!(list.iter().all(|s| s.id != auth.session.id));
+    assert!(list.iter().any(|s| s.current));
+    first.assert_session_revoked().await;
+}

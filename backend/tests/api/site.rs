@@ -140,3 +140,16 @@ async fn the_csp_allows_the_inline_loader_of_index_html_by_hash_only() {
     assert_eq!(csp.matches("'sha256-").count(), 1, "{csp}");
     assert!(!csp.contains("unsafe-inline"), "{csp}");
 }
+
+#[tokio::test]
+async fn a_request_over_the_time_limit_gets_the_json_timeout_error() {
+    let app = spawn_app_with(&[], |config| {
+        config.request_timeout = std::time::Duration::from_millis(1);
+    })
+    .await;
+    // A login hashes a password: far longer than a millisecond.
+    let response = app.browser().login("slow@example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(error_code(response).await, "timeout");
+}

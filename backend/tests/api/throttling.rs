@@ -7,6 +7,8 @@ use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
+use backend::store::{FailureScope, Subject};
+
 use crate::helpers::*;
 
 #[tokio::test]
@@ -175,7 +177,7 @@ async fn a_disabled_account_is_reported_only_after_the_password_is_verified() {
     app.signed_in("disabled@example.com").await;
     app.state
         .store
-        .disable_user("disabled@example.com", app.clock_now())
+        .disable_user("disabled@example.com", app.clock_now_ms())
         .await
         .unwrap();
     let wrong = app
@@ -216,4 +218,195 @@ async fn a_saturated_hashing_pool_answers_503_with_retry_after() {
         }
     }
     assert!(busy > 0, "eight hashes at once cannot all fit one worker");
+}
+
+/// Statuses of `n` wrong-password logins for `email` sent at once, each from a fresh
+/// browser, counted by status.
+async fn parallel_failures(app: &TestApp, emails: &[String]) -> (usize, usize) {
+    let browsers: Vec<Browser> = emails.iter().map(|_| app.browser()).collect();
+    let responses = join_all(
+        browsers
+            .iter()
+            .zip(emails)
+            .map(|(browser, email)| browser.login(email, "definitely wrong")),
+    )
+    .await;
+    let mut answered = 0;
+    let mut refused = 0;
+    for response in responses {
+        match response.status() {
+            StatusCode::UNAUTHORIZED => answered += 1,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => refused += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    (answered, refused)
+}
+
+#[tokio::test]
+async fn parallel_guesses_for_one_account_get_at_most_five_answers() {
+    let app = spawn_app().await;
+    app.signed_in("burst@example.com").await;
+    let emails = vec!["burst@example.com".to_owned(); 64];
+    let (answered, refused) = parallel_failures(&app, &emails).await;
+    eprintln!("64 parallel guesses: {answered} answered 401, {refused} refused");
+    assert!(answered <= 5, "{answered} guesses were checked");
+    assert!(answered >= 1, "the free attempts are still answered");
+    assert_eq!(answered + refused, 64);
+}
+
+#[tokio::test]
+async fn parallel_guesses_from_one_ip_cannot_pass_its_limit() {
+    let app = spawn_app().await;
+    // 95 failures already counted against this client's address.
+    for i in 0..95 {
+        let attempt = format!("seed-{i}");
+        let subjects = [Subject {
+            scope: FailureScope::Ip,
+            subject: "127.0.0.1",
+            since: 0,
+            limit: 1,
+        }];
+        app.state
+            .store
+            .admit_attempt(&subjects, &attempt, app.clock_now_ms(), |_, _| 0)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let emails: Vec<String> = (0..20).map(|i| format!("spray{i}@example.com")).collect();
+    let (answered, refused) = parallel_failures(&app, &emails).await;
+    eprintln!("20 parallel guesses at 95 failures: {answered} answered, {refused} refused");
+    assert!(answered <= 5, "{answered} guesses were checked");
+    assert_eq!(answered + refused, 20);
+}
+
+#[tokio::test]
+async fn housekeeping_does_not_shorten_the_growing_delay() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        fail_login(&app, "patient@example.com").await;
+    }
+    // Wait out each delay, failing once more each time: the streak outlives 15 minutes.
+    let mut wait = 30;
+    while wait < 900 {
+        app.advance(Duration::from_secs(wait));
+        assert_eq!(
+            fail_login(&app, "patient@example.com").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        wait *= 2;
+    }
+    backend::app::housekeeping(&app.state).await.unwrap();
+    let throttled = fail_login(&app, "patient@example.com").await;
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(throttled.headers()["retry-after"], "900");
+}
+
+#[tokio::test]
+async fn the_owners_browser_signs_in_while_attackers_keep_the_account_delayed() {
+    let app = spawn_app().await;
+    let (owner, _) = app.signed_in("owner@example.com").await;
+    let device = owner.cookie("device").expect("a device cookie at sign-in");
+    assert_eq!(
+        owner.post("/api/auth/logout").await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        owner.cookie("device"),
+        Some(device.clone()),
+        "logout keeps it"
+    );
+
+    for _ in 0..50 {
+        fail_login(&app, "owner@example.com").await;
+    }
+    let stranger = app.browser().login("owner@example.com", PASSWORD).await;
+    assert_eq!(stranger.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    let response = owner.login("owner@example.com", PASSWORD).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "the owner is not locked out"
+    );
+    assert_eq!(owner.get("/api/me").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_device_cookie_counts_only_for_its_own_account() {
+    let app = spawn_app().await;
+    let (owner, _) = app.signed_in("alice@example.com").await;
+    let alices_device = owner.cookie("device").unwrap();
+    app.signed_in("bob@example.com").await;
+    for _ in 0..5 {
+        fail_login(&app, "bob@example.com").await;
+    }
+    // Alice's genuine cookie, replayed for Bob's account: counted as Bob's account.
+    let thief = app.browser();
+    thief.set_cookie("device", &alices_device);
+    let response = thief.login("bob@example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    // A forged or re-targeted one gains nothing either.
+    let forged = alices_device.replacen('.', ".x", 1);
+    thief.set_cookie("device", &forged);
+    let response = thief.login("bob@example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_device_has_its_own_limit() {
+    let app = spawn_app().await;
+    let (owner, _) = app.signed_in("own-limit@example.com").await;
+    for _ in 0..5 {
+        let response = owner.login("own-limit@example.com", "wrong guess").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let response = owner.login("own-limit@example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()["retry-after"], "30");
+    // The device's failures did not delay the account for everyone else.
+    let elsewhere = app.browser().login("own-limit@example.com", PASSWORD).await;
+    assert_eq!(elsewhere.status(), StatusCode::OK);
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values[values.len() / 2]
+}
+
+#[tokio::test]
+async fn an_unknown_email_costs_the_same_time_as_a_wrong_password() {
+    let app = spawn_app().await;
+    let mut known = Vec::new();
+    for i in 0..30 {
+        let email = format!("timed{i}@example.com");
+        app.signed_in(&email).await;
+        known.push(email);
+    }
+    let timed = |email: String| {
+        let browser = app.browser();
+        async move {
+            let started = std::time::Instant::now();
+            let response = browser.login(&email, "definitely wrong").await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            started.elapsed()
+        }
+    };
+    let mut wrong_password = Vec::new();
+    let mut unknown_email = Vec::new();
+    // Interleaved, so that a slow moment of the machine hits both alike.
+    for (i, email) in known.into_iter().enumerate() {
+        wrong_password.push(timed(email).await);
+        unknown_email.push(timed(format!("nobody{i}@example.com")).await);
+    }
+    let (wrong_password, unknown_email) = (median(wrong_password), median(unknown_email));
+    eprintln!("median login: wrong password {wrong_password:?}, unknown email {unknown_email:?}");
+    // A hash is most of a wrong-password login; without the dummy hash an unknown
+    // email would be faster by about that much.
+    let tolerance = wrong_password / 3;
+    assert!(
+        unknown_email.abs_diff(wrong_password) < tolerance,
+        "wrong password {wrong_password:?} vs unknown email {unknown_email:?}"
+    );
 }

@@ -260,3 +260,47 @@ async fn a_bearer_header_authenticates_without_cookies() {
         assert_eq!(error_code(response).await, "invalid_token", "{bad}");
     }
 }
+
+#[tokio::test]
+async fn an_access_token_never_outlives_its_session() {
+    let app = spawn_app_with(
+        &["--access-token-ttl", "15m", "--refresh-token-ttl", "20m"],
+        |_| {},
+    )
+    .await;
+    let (browser, _) = app.signed_in("capped-token@example.com").await;
+    app.advance(Duration::from_secs(10 * 60));
+    let response = browser.refresh().await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: shared::AuthResponse = response.json().await.unwrap();
+    // 15 more minutes would pass the session's end: the token ends with the session.
+    assert_eq!(
+        body.session.access_expires_at,
+        body.session.refresh_expires_at
+    );
+    let token = browser.cookie("access_token").unwrap();
+    let claims = decode(token.split('.').nth(1).unwrap());
+    assert_eq!(claims["exp"], json!(body.session.refresh_expires_at));
+
+    app.advance(Duration::from_secs(10 * 60));
+    let me = browser.get("/api/me").await;
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(me).await, "token_expired");
+}
+
+#[tokio::test]
+async fn logging_out_of_an_ended_session_still_revokes_its_tokens() {
+    let app = spawn_app_with(
+        &["--access-token-ttl", "1m", "--refresh-token-ttl", "2m"],
+        |_| {},
+    )
+    .await;
+    let (browser, auth) = app.signed_in("ended@example.com").await;
+    app.advance(Duration::from_secs(3 * 60));
+    assert_eq!(
+        browser.post("/api/auth/logout").await.status(),
+        StatusCode::NO_CONTENT
+    );
+    // A token minted before the cap existed could still be alive: it must be refused.
+    assert!(app.state.revoked.contains(&auth.session.id));
+}
