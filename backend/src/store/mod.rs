@@ -87,8 +87,25 @@ impl Store {
     }
 
     /// Applies pending migrations.
+    /// On PostgreSQL without the statement timeouts: a migration of a large table may
+    /// rightly take longer than any request should.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        MIGRATOR.run(&self.pool).await?;
+        let mut conn = self.pool.acquire().await?;
+        if !self.is_sqlite {
+            conn.execute("SET statement_timeout = 0").await?;
+            conn.execute("SET lock_timeout = 0").await?;
+        }
+        let migrated = MIGRATOR.run(&mut *conn).await;
+        if !self.is_sqlite {
+            // Back to the bounds every pooled connection has (or out of the pool).
+            for setting in POSTGRES_TIMEOUTS {
+                if conn.execute(setting).await.is_err() {
+                    conn.detach();
+                    break;
+                }
+            }
+        }
+        migrated?;
         Ok(())
     }
 
