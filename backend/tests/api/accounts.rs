@@ -175,32 +175,36 @@ async fn products_need_an_access_token() {
 
 #[tokio::test]
 async fn a_sign_in_racing_disable_leaves_no_live_session() {
-    let app = spawn_app().await;
+    use futures::StreamExt;
+    use futures::stream::FuturesUnordered;
+
+    // One hashing thread: the sign-ins queue for it after reading the account.
+    let app = spawn_app_with(&[], |config| config.hash_workers = 1).await;
     let (_, auth) = app.signed_in("racing@example.com").await;
     let browsers: Vec<Browser> = (0..4).map(|_| app.browser()).collect();
-    let logins = futures::future::join_all(
-        browsers
-            .iter()
-            .map(|b| b.login("racing@example.com", PASSWORD)),
-    );
-    // The account is disabled while the sign-ins are hashing their passwords.
-    let disable = async {
-        tokio::task::yield_now().await;
-        app.state
-            .store
-            .disable_user("racing@example.com", app.clock_now_ms())
-            .await
-            .unwrap()
-    };
-    let (responses, disabled) = tokio::join!(logins, disable);
+    let mut logins: FuturesUnordered<_> = browsers
+        .iter()
+        .map(|b| b.login("racing@example.com", PASSWORD))
+        .collect();
+    let mut statuses = vec![logins.next().await.unwrap().status()];
+    // The first sign-in is done; the others have read the account and are still hashing.
+    let disabled = app
+        .state
+        .store
+        .disable_user("racing@example.com", app.clock_now_ms())
+        .await
+        .unwrap();
     assert!(disabled.is_some());
-    for response in responses {
-        assert!(
-            [StatusCode::OK, StatusCode::FORBIDDEN].contains(&response.status()),
-            "{}",
-            response.status()
-        );
+    while let Some(response) = logins.next().await {
+        statuses.push(response.status());
     }
+    // Signed in before the disable (then revoked by it) or refused: never a live session.
+    assert!(
+        statuses
+            .iter()
+            .all(|s| [StatusCode::OK, StatusCode::FORBIDDEN].contains(s)),
+        "{statuses:?}"
+    );
     let live = app
         .state
         .store
