@@ -47,9 +47,15 @@ impl Application {
             })?;
         store.migrate().await.context("cannot apply migrations")?;
 
-        revocation::align_clock(&store, clock.as_ref())
-            .await
-            .context("cannot read the database clock")?;
+        // A few tries: one slow round trip is too imprecise to align on.
+        for _ in 0..5 {
+            if revocation::align_clock(&store, clock.as_ref())
+                .await
+                .context("cannot read the database clock")?
+            {
+                break;
+            }
+        }
 
         let secret = config.jwt_secret.expose_secret();
         let jwt = JwtKeys::new(secret);

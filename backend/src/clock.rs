@@ -100,7 +100,8 @@ pub fn secs(duration: Duration) -> i64 {
 
 /// A duration in whole milliseconds, rounded up, saturating.
 pub fn millis(duration: Duration) -> i64 {
-    let whole = duration.as_millis() + u128::from(!duration.subsec_nanos().is_multiple_of(1_000_000));
+    let whole =
+        duration.as_millis() + u128::from(!duration.subsec_nanos().is_multiple_of(1_000_000));
     i64::try_from(whole).unwrap_or(i64::MAX)
 }
 

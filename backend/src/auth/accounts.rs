@@ -4,6 +4,7 @@ use sha2::{Digest, Sha256};
 use shared::validation::{PasswordProblem, canonical_email, check_password, normalize_password};
 use shared::{Credentials, ErrorCode, Role};
 
+use super::device::Account;
 use super::password;
 use super::throttle::{self, Outcome};
 use crate::error::ApiError;
@@ -68,7 +69,7 @@ pub async fn login(
     let device_id = user.as_ref().zip(device_cookie).and_then(|(user, cookie)| {
         state
             .devices
-            .device_for(cookie, &user.id, now.div_euclid(1000))
+            .device_for(cookie, device_account(user), now.div_euclid(1000))
     });
     let owner = match &device_id {
         Some(device) => (FailureScope::Device, device.as_str()),
@@ -96,6 +97,14 @@ pub async fn login(
     }
     throttle::settle(&state.store, owner, &attempt, Outcome::Succeeded).await?;
     Ok(SignedIn { user, device_id })
+}
+
+/// The account a device cookie names.
+pub fn device_account(user: &UserRow) -> Account<'_> {
+    Account {
+        id: &user.id,
+        password_hash: &user.password_hash,
+    }
 }
 
 /// What failures of a login attempt are counted against: the canonical email, or for

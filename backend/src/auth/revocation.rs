@@ -23,8 +23,9 @@ use crate::clock::Clock;
 use crate::store::Store;
 
 /// How far back each poll looks before the previous one, for transactions that committed
-/// late.
-pub const POLL_OVERLAP_MS: i64 = 10_000;
+/// late: well past the longest a write can take between reading the clock and committing
+/// (a 3 s wait for a connection, then PostgreSQL's statement and lock timeouts).
+pub const POLL_OVERLAP_MS: i64 = 30_000;
 /// A clock reading whose round trip took longer than this is too imprecise to align on.
 const MAX_ALIGN_ROUND_TRIP_MS: i64 = 1_000;
 
@@ -98,15 +99,17 @@ impl RevokedSessions {
     }
 }
 
-/// Aligns `clock` with the database's clock (a no-op for clocks that tests drive).
-pub async fn align_clock(store: &Store, clock: &dyn Clock) -> sqlx::Result<()> {
+/// Aligns `clock` with the database's clock (a no-op for clocks that tests drive); false
+/// when the round trip was too slow to align on.
+pub async fn align_clock(store: &Store, clock: &dyn Clock) -> sqlx::Result<bool> {
     let before = clock.now_ms();
     let database = store.database_time_ms().await?;
     let after = clock.now_ms();
-    if after - before <= MAX_ALIGN_ROUND_TRIP_MS {
+    let precise = after - before <= MAX_ALIGN_ROUND_TRIP_MS;
+    if precise {
         clock.align(database, before + (after - before) / 2);
     }
-    Ok(())
+    Ok(precise)
 }
 
 /// Keeps `revoked` (and `clock`) in step with the database until the task is dropped.

@@ -219,6 +219,13 @@ pub async fn logout(
     access_session_id: Option<&str>,
 ) -> Result<(), ApiError> {
     let mut session_ids: Vec<String> = access_session_id.map(str::to_owned).into_iter().collect();
+    // Refused here at once, even if the database cannot be reached to end the session.
+    if let Some(session_id) = access_session_id {
+        let now = state.clock.now_ms();
+        state
+            .revoked
+            .insert(session_id.to_owned(), forget_after(state, now));
+    }
     if let Some(token) = refresh.filter(|t| is_token_shaped(t))
         && let Some(known) = state
             .store

@@ -81,6 +81,7 @@ pub async fn admit(
     attempt: &str,
     now: i64,
 ) -> Result<(), ApiError> {
+    let ip = ip_subject(ip);
     let subjects = [
         Subject {
             scope: owner.0,
@@ -90,7 +91,7 @@ pub async fn admit(
         },
         Subject {
             scope: FailureScope::Ip,
-            subject: ip,
+            subject: &ip,
             since: now - WINDOW_MS + 1,
             limit: IP_MAX_FAILURES,
         },
@@ -104,6 +105,18 @@ pub async fn admit(
         })
         .await?;
     decided.map_err(|wait_ms| ApiError::too_many_attempts((wait_ms + 999) / 1000))
+}
+
+/// What an IP's failures are counted against: the address, or for IPv6 its /64, since
+/// one client commonly holds a whole /64.
+fn ip_subject(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let net = ipnet::Ipv6Net::new(v6, 64).map(|net| net.trunc());
+            net.map_or_else(|_| ip.to_owned(), |net| net.to_string())
+        }
+        _ => ip.to_owned(),
+    }
 }
 
 /// How an admitted attempt ended.
@@ -144,6 +157,14 @@ mod tests {
         assert_eq!(account_delay_ms(7), 120_000);
         assert_eq!(account_delay_ms(10), 900_000);
         assert_eq!(account_delay_ms(1_000), 900_000);
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        assert_eq!(ip_subject("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(ip_subject("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::/64");
+        assert_eq!(ip_subject("203.0.113.7"), "203.0.113.7");
+        assert_eq!(ip_subject("unknown"), "unknown");
     }
 
     #[test]

@@ -83,9 +83,11 @@ fn with_device_cookie(
     issued: &IssuedTokens,
     device_id: Option<&str>,
 ) -> CookieJar {
-    let value = state
-        .devices
-        .issue(&issued.user.id, device_id, issued.now_ms.div_euclid(1000));
+    let value = state.devices.issue(
+        accounts::device_account(&issued.user),
+        device_id,
+        issued.now_ms.div_euclid(1000),
+    );
     state.cookies.set_device(jar, value)
 }
 

@@ -147,19 +147,23 @@ impl FromRequestParts<AppState> for ClientInfo {
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     let mut client = peer;
-    let hops: Vec<&str> = headers
+    // Split the raw bytes: a non-ASCII byte a client put in its part of the line must not
+    // hide the hops the proxies appended after it.
+    let hops: Vec<&[u8]> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .map(|v| v.to_str().unwrap_or(""))
-        .flat_map(|v| v.split(','))
+        .flat_map(|v| v.as_bytes().split(|b| *b == b','))
         .collect();
     for hop in hops.iter().rev() {
         if !is_trusted(&client) {
             break;
         }
-        match hop.trim().parse() {
-            Ok(ip) => client = ip,
-            Err(_) => break,
+        match std::str::from_utf8(hop)
+            .ok()
+            .and_then(|h| h.trim().parse().ok())
+        {
+            Some(ip) => client = ip,
+            None => break,
         }
     }
     client
@@ -167,6 +171,8 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
 
 #[cfg(test)]
 mod tests {
+    use axum::http::HeaderValue;
+
     use super::*;
 
     fn headers(xff: &str) -> HeaderMap {
@@ -199,6 +205,13 @@ mod tests {
         // The client forged the left part; the trusted proxy appended the real address.
         let got = client_ip(peer, &headers("not-an-ip, 1.1.1.1, 198.51.100.7"), &trusted);
         assert_eq!(got, client);
+        // Nor does a byte that is not text.
+        let mut raw = HeaderMap::new();
+        raw.insert(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"\xff\xfe, 198.51.100.7").unwrap(),
+        );
+        assert_eq!(client_ip(peer, &raw, &trusted), client);
         // Garbage right of a trusted hop stops the walk at that hop.
         let got = client_ip(peer, &headers("198.51.100.7, junk, 10.0.0.3"), &trusted);
         assert_eq!(got, "10.0.0.3".parse::<IpAddr>().unwrap());

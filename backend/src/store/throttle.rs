@@ -54,6 +54,15 @@ impl Store {
         now: i64,
         wait_ms: impl Fn(&Subject<'_>, &[i64]) -> i64,
     ) -> sqlx::Result<Result<(), i64>> {
+        // An attempt that must wait already is refused on a plain read, so a flood of them
+        // takes no write lock (the locked read below decides the rest).
+        let waiting = {
+            let mut conn = self.pool.acquire().await?;
+            longest_wait(&mut conn, subjects, &wait_ms).await?
+        };
+        if waiting > 0 {
+            return Ok(Err(waiting));
+        }
         let mut tx = self.pool.begin().await?;
         for subject in subjects {
             sqlx::query(
@@ -66,21 +75,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let mut longest_wait = 0;
-        for subject in subjects {
-            let rows: Vec<(i64,)> = sqlx::query_as(
-                "SELECT failed_at FROM login_failures WHERE scope = $1 AND subject = $2 \
-                 AND failed_at >= $3 ORDER BY failed_at DESC LIMIT $4",
-            )
-            .bind(subject.scope.as_str())
-            .bind(subject.subject)
-            .bind(subject.since)
-            .bind(subject.limit)
-            .fetch_all(&mut *tx)
-            .await?;
-            let times: Vec<i64> = rows.into_iter().map(|(t,)| t).collect();
-            longest_wait = longest_wait.max(wait_ms(subject, &times));
-        }
+        let longest_wait = longest_wait(&mut tx, subjects, &wait_ms).await?;
         if longest_wait > 0 {
             tx.rollback().await?;
             return Ok(Err(longest_wait));
@@ -137,4 +132,28 @@ impl Store {
         tx.commit().await?;
         Ok(done.rows_affected())
     }
+}
+
+/// The longest of `wait_ms` over the subjects' failure times (newest first).
+async fn longest_wait(
+    conn: &mut sqlx::AnyConnection,
+    subjects: &[Subject<'_>],
+    wait_ms: &impl Fn(&Subject<'_>, &[i64]) -> i64,
+) -> sqlx::Result<i64> {
+    let mut longest = 0;
+    for subject in subjects {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT failed_at FROM login_failures WHERE scope = $1 AND subject = $2 \
+             AND failed_at >= $3 ORDER BY failed_at DESC LIMIT $4",
+        )
+        .bind(subject.scope.as_str())
+        .bind(subject.subject)
+        .bind(subject.since)
+        .bind(subject.limit)
+        .fetch_all(&mut *conn)
+        .await?;
+        let times: Vec<i64> = rows.into_iter().map(|(t,)| t).collect();
+        longest = longest.max(wait_ms(subject, &times));
+    }
+    Ok(longest)
 }
