@@ -19,6 +19,9 @@ pub enum Status {
 /// The notice shown on the login page after a session ended on its own.
 pub const EXPIRED_NOTICE: &str = "Your session has expired. Please sign in again.";
 
+/// The notice shown on the login page after a sign-out the server did not confirm.
+pub const UNCONFIRMED_SIGN_OUT_NOTICE: &str = "You are signed out on this device, but the server could not be reached: your session may stay active until it expires.";
+
 /// The session state, provided as context by [`crate::App`].
 #[derive(Debug, Clone, Copy)]
 pub struct Session {
@@ -58,6 +61,15 @@ impl Session {
     /// The session state of the running app.
     pub fn get() -> Self {
         expect_context()
+    }
+
+    /// Signs out here and in every tab. The server clears the cookies even when it cannot
+    /// record the revocation (its database is down), so the sign-out here always happens;
+    /// when the server did not confirm it, the login page says the session may live on.
+    pub async fn sign_out(self) {
+        if api().logout().await.is_err() {
+            self.notice.set(Some(UNCONFIRMED_SIGN_OUT_NOTICE));
+        }
     }
 
     fn apply(self, event: SessionEvent) {

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use frontend::api::{Api, ClientError, SessionEvent};
 use futures::future::join_all;
 use shared::{ErrorCode, MeResponse};
-use support::{FakeServer, Reply, auth_json, error_json, set_csrf_cookie, until};
+use support::{FakeServer, Reply, auth_json, error_json, set_csrf_cookie, until_within};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -162,20 +162,34 @@ async fn html_garbage_and_silence_become_readable_errors() {
 
 #[wasm_bindgen_test]
 async fn a_refresh_is_made_shortly_before_the_access_token_expires() {
-    let server = FakeServer::install(|call| match call.path.as_str() {
-        "/api/auth/login" => Reply::Json(200, auth_json("user", 1)),
-        _ => Reply::Json(200, auth_json("user", 900)),
+    let refreshed_at = Rc::new(Cell::new(None));
+    let stamp = Rc::clone(&refreshed_at);
+    let server = FakeServer::install(move |call| match call.path.as_str() {
+        "/api/auth/login" => Reply::Json(200, auth_json("user", 2)),
+        _ => {
+            stamp.set(Some(js_sys::Date::now()));
+            Reply::Json(200, auth_json("user", 900))
+        }
     });
     let (api, _) = client();
     let credentials = shared::Credentials {
         email: "ann@example.com".into(),
         password: "correct horse battery".into(),
     };
+    let signed_in_at = js_sys::Date::now();
     api.login(&credentials).await.unwrap();
-    // A one-second token is refreshed a quarter of its life early, with no 401 first.
     assert!(server.calls_to("/api/auth/refresh").is_empty());
-    assert!(until(|| server.calls_to("/api/auth/refresh").len() == 1).await);
-    assert!(server.calls_to("/api/me").is_empty());
+    assert!(until_within(3_000, || refreshed_at.get().is_some()).await);
+    // A two-second token is refreshed a quarter of its life early (after 1.5 s): on its
+    // own, with no call and no 401 to prompt it, and before the token has expired.
+    let after_ms = refreshed_at.get().unwrap_or_default() - signed_in_at;
+    assert!((1_400.0..2_000.0).contains(&after_ms), "{after_ms} ms");
+    assert_eq!(
+        server.calls().len(),
+        2,
+        "only the login and the refresh: {:?}",
+        server.calls()
+    );
 }
 
 #[wasm_bindgen_test]
@@ -190,4 +204,73 @@ fn the_proactive_refresh_comes_a_quarter_of_the_lifetime_early_at_most_a_minute(
     assert_eq!(frontend::api::proactive_delay_ms(&session(2)), 1_500);
     assert_eq!(frontend::api::proactive_delay_ms(&session(900)), 840_000);
     assert_eq!(frontend::api::proactive_delay_ms(&session(0)), 0);
+}
+
+/// A fake server whose first answer to `path` is 401 `token_expired` and later ones 204,
+/// with a refresh that works.
+fn expired_once_then_accepted(path: &'static str) -> FakeServer {
+    let answered = Cell::new(false);
+    FakeServer::install(move |call| match call.path.as_str() {
+        "/api/auth/refresh" => Reply::Json(200, auth_json("user", 900)),
+        p if p == path && !answered.replace(true) => Reply::Json(401, error_json("token_expired")),
+        p if p == path => Reply::Json(204, String::new()),
+        _ => Reply::NetworkError,
+    })
+}
+
+#[wasm_bindgen_test]
+async fn signing_out_everywhere_with_an_expired_access_token_refreshes_once_and_retries() {
+    let server = expired_once_then_accepted("/api/auth/logout-all");
+    set_csrf_cookie("csrf-all");
+    let (api, events) = client();
+    assert_eq!(api.logout_all().await, Ok(()));
+    assert_eq!(server.calls_to("/api/auth/refresh").len(), 1);
+    let calls = server.calls_to("/api/auth/logout-all");
+    assert_eq!(calls.len(), 2, "the first try and one retry");
+    assert!(calls.iter().all(|c| c.csrf.as_deref() == Some("csrf-all")));
+    assert!(matches!(
+        events.borrow().as_slice(),
+        [SessionEvent::Refreshed(_), SessionEvent::SignedOut]
+    ));
+}
+
+#[wasm_bindgen_test]
+async fn signing_out_everywhere_else_with_an_expired_access_token_refreshes_once_and_retries() {
+    let server = expired_once_then_accepted("/api/auth/logout-others");
+    set_csrf_cookie("csrf-others");
+    let (api, events) = client();
+    assert_eq!(api.logout_others().await, Ok(()));
+    assert_eq!(server.calls_to("/api/auth/refresh").len(), 1);
+    let calls = server.calls_to("/api/auth/logout-others");
+    assert_eq!(calls.len(), 2, "the first try and one retry");
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.method == "POST" && c.csrf.as_deref() == Some("csrf-others"))
+    );
+    // This session goes on.
+    assert!(matches!(
+        events.borrow().as_slice(),
+        [SessionEvent::Refreshed(_)]
+    ));
+}
+
+#[wasm_bindgen_test]
+async fn a_401_from_login_or_logout_is_their_answer_not_a_reason_to_refresh() {
+    let server = FakeServer::install(|call| match call.path.as_str() {
+        "/api/auth/login" => Reply::Json(401, error_json("invalid_credentials")),
+        "/api/auth/logout" => Reply::Json(401, error_json("invalid_token")),
+        _ => Reply::Json(200, auth_json("user", 900)),
+    });
+    set_csrf_cookie("csrf-5");
+    let (api, _) = client();
+    let credentials = shared::Credentials {
+        email: "ann@example.com".into(),
+        password: "wrong password".into(),
+    };
+    let error = api.login(&credentials).await.unwrap_err();
+    assert_eq!(error.code(), Some(ErrorCode::InvalidCredentials));
+    assert!(api.logout().await.is_err());
+    assert!(server.calls_to("/api/auth/refresh").is_empty());
+    assert_eq!(server.calls().len(), 2, "one try each");
 }

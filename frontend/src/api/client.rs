@@ -21,7 +21,13 @@ use super::error::ClientError;
 /// The BroadcastChannel (and Web Lock) name shared by the tabs of one browser.
 const TAB_CHANNEL: &str = "jwt-auth";
 const REFRESH_LOCK: &str = "jwt-auth-refresh";
+const LOGIN_PATH: &str = "/api/auth/login";
+const REGISTER_PATH: &str = "/api/auth/register";
 const REFRESH_PATH: &str = "/api/auth/refresh";
+const LOGOUT_PATH: &str = "/api/auth/logout";
+/// The endpoints that start or end a session: a 401 from them is their answer, and
+/// refreshing to retry them would make no sense (or loop, for refresh itself).
+const SESSION_PATHS: [&str; 4] = [LOGIN_PATH, REGISTER_PATH, REFRESH_PATH, LOGOUT_PATH];
 
 /// What the rest of the app needs to know about the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,12 +144,12 @@ impl Api {
 
     /// Signs in; tells the other tabs.
     pub async fn login(&self, credentials: &Credentials) -> Result<AuthResponse, ClientError> {
-        self.start_session("/api/auth/login", credentials).await
+        self.start_session(LOGIN_PATH, credentials).await
     }
 
     /// Creates an account and signs in; tells the other tabs.
     pub async fn register(&self, credentials: &Credentials) -> Result<AuthResponse, ClientError> {
-        self.start_session("/api/auth/register", credentials).await
+        self.start_session(REGISTER_PATH, credentials).await
     }
 
     async fn start_session(
@@ -162,7 +168,7 @@ impl Api {
     /// Signs out here and in every tab, whatever the server answers.
     pub async fn logout(&self) -> Result<(), ClientError> {
         let result = self
-            .send(Method::POST, "/api/auth/logout", None)
+            .send(Method::POST, LOGOUT_PATH, None)
             .await
             .and_then(|reply| no_content(&reply));
         self.end(SessionEvent::SignedOut);
@@ -180,6 +186,15 @@ impl Api {
         self.end(SessionEvent::SignedOut);
         self.tell_tabs(&TabMessage::SignedOut);
         Ok(())
+    }
+
+    /// Ends every other session of the user in one request; this one stays signed in.
+    pub async fn logout_others(&self) -> Result<(), ClientError> {
+        no_content(
+            &self
+                .call(Method::POST, "/api/auth/logout-others", None)
+                .await?,
+        )
     }
 
     /// At start-up: resumes the session this browser has, if any. Without the CSRF
@@ -245,8 +260,8 @@ impl Api {
         .await
     }
 
-    /// Sends; on a 401 outside `/api/auth`, refreshes once (unless fresh tokens arrived
-    /// while this request was out) and retries once.
+    /// Sends; on a 401 from anything but the session endpoints, refreshes once (unless
+    /// fresh tokens arrived while this request was out) and retries once.
     async fn call(
         &self,
         method: Method,
@@ -255,7 +270,7 @@ impl Api {
     ) -> Result<Reply, ClientError> {
         let generation = self.inner.generation.get();
         let first = self.send(method.clone(), path, body.clone()).await?;
-        if first.status != 401 || path.starts_with("/api/auth/") {
+        if first.status != 401 || SESSION_PATHS.contains(&path) {
             return Ok(first);
         }
         if self.inner.generation.get() == generation {

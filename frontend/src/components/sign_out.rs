@@ -1,16 +1,17 @@
 use leptos::prelude::*;
 
-use crate::api::api;
+use crate::session::Session;
 
 /// Signs out of this session (every tab of this browser follows).
 #[component]
 pub fn SignOutButton() -> impl IntoView {
+    let session = Session::get();
     let pending = RwSignal::new(false);
     let sign_out = move |_| {
         pending.set(true);
         leptos::task::spawn_local(async move {
             // Signed out locally whatever the server says; the session state does the rest.
-            let _ = api().logout().await;
+            session.sign_out().await;
             pending.set(false);
         });
     };

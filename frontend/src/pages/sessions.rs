@@ -1,10 +1,11 @@
+use std::future::Future;
 use std::sync::Arc;
 
 use leptos::prelude::*;
 use shared::SessionInfo;
 
-use crate::api::api;
-use crate::components::{Alert, load, show_loaded};
+use crate::api::{ClientError, api};
+use crate::components::{Alert, Reload, load, show_loaded};
 
 /// Your devices: revoke one, sign out everywhere else, or everywhere.
 #[component]
@@ -14,31 +15,24 @@ pub fn SessionsPage() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let pending = RwSignal::new(false);
 
-    // Revokes the given sessions, then shows the list again.
-    let revoke: Arc<dyn Fn(Vec<String>) + Send + Sync> = Arc::new(move |ids: Vec<String>| {
-        pending.set(true);
+    let revoke: Arc<dyn Fn(String) + Send + Sync> = {
         let reload = Arc::clone(&reload);
-        leptos::task::spawn_local(async move {
-            let mut failure = None;
-            for id in ids {
-                if let Err(e) = api().delete(&format!("/api/sessions/{id}")).await {
-                    failure = Some(e.message());
-                }
-            }
-            error.set(failure);
-            pending.set(false);
-            reload();
-        });
-    });
-    let others = move || {
-        sessions.with(|state| match state {
-            Some(Ok(list)) => list
-                .iter()
-                .filter(|s| !s.current)
-                .map(|s| s.id.clone())
-                .collect(),
-            _ => Vec::new(),
+        Arc::new(move |id: String| {
+            let work = async move { api().delete(&format!("/api/sessions/{id}")).await };
+            then_reload(work, pending, error, &reload);
         })
+    };
+    let has_others = move || {
+        sessions.with(|state| matches!(state, Some(Ok(list)) if list.iter().any(|s| !s.current)))
+    };
+    // One request for all of them, so the server ends them all or none.
+    let sign_out_others = move |_| {
+        then_reload(
+            async { api().logout_others().await },
+            pending,
+            error,
+            &reload,
+        );
     };
     let everywhere = move |_| {
         pending.set(true);
@@ -50,7 +44,6 @@ pub fn SessionsPage() -> impl IntoView {
             pending.set(false);
         });
     };
-    let revoke_others = Arc::clone(&revoke);
 
     view! {
         <section>
@@ -58,8 +51,8 @@ pub fn SessionsPage() -> impl IntoView {
             <Alert message=error/>
             <div class="actions">
                 <button type="button" class="secondary" id="sign-out-others"
-                    disabled=move || pending.get() || others().is_empty()
-                    on:click=move |_| revoke_others(others())>"Sign out everywhere else"</button>
+                    disabled=move || pending.get() || !has_others()
+                    on:click=sign_out_others>"Sign out everywhere else"</button>
                 <button type="button" class="danger" id="sign-out-everywhere"
                     disabled=move || pending.get() on:click=everywhere>"Sign out everywhere"</button>
             </div>
@@ -72,10 +65,26 @@ pub fn SessionsPage() -> impl IntoView {
     }
 }
 
+/// Runs `work` with the buttons disabled, shows its error if any, then loads the list again.
+fn then_reload(
+    work: impl Future<Output = Result<(), ClientError>> + 'static,
+    pending: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+    reload: &Reload,
+) {
+    pending.set(true);
+    let reload = Arc::clone(reload);
+    leptos::task::spawn_local(async move {
+        error.set(work.await.err().map(|e| e.message()));
+        pending.set(false);
+        reload();
+    });
+}
+
 fn session_row(
     session: &SessionInfo,
     pending: RwSignal<bool>,
-    revoke: Arc<dyn Fn(Vec<String>) + Send + Sync>,
+    revoke: Arc<dyn Fn(String) + Send + Sync>,
 ) -> impl IntoView {
     let id = session.id.clone();
     let device = session
@@ -96,7 +105,7 @@ fn session_row(
             </div>
             {(!session.current).then(|| view! {
                 <button type="button" class="secondary revoke" disabled=move || pending.get()
-                    on:click=move |_| revoke(vec![id.clone()])>"Revoke"</button>
+                    on:click=move |_| revoke(id.clone())>"Revoke"</button>
             })}
         </li>
     }

@@ -129,8 +129,13 @@ fn after(ms: u32, value: &JsValue) -> Promise {
 }
 
 /// Waits (up to two seconds) until `condition` holds.
-pub async fn until(mut condition: impl FnMut() -> bool) -> bool {
-    for _ in 0..200 {
+pub async fn until(condition: impl FnMut() -> bool) -> bool {
+    until_within(2_000, condition).await
+}
+
+/// Waits (up to `ms` milliseconds) until `condition` holds.
+pub async fn until_within(ms: u32, mut condition: impl FnMut() -> bool) -> bool {
+    for _ in 0..ms.div_ceil(10) {
         if condition() {
             return true;
         }
