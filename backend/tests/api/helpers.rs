@@ -38,7 +38,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server with extra `serve` flags and a last chance to adjust the config.
 pub async fn spawn_app_with(flags: &[&str], tweak: impl FnOnce(&mut Config)) -> TestApp {
-    let db = TestDatabase::fresh().await;
+    spawn_app_on(TestDatabase::fresh().await, flags, tweak).await
+}
+
+/// Starts a server on a database the test has already prepared.
+pub async fn spawn_app_on(
+    db: TestDatabase,
+    flags: &[&str],
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
     let static_dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(
         static_dir.path().join("index.html"),

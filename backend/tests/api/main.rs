@@ -10,4 +10,5 @@ mod sessions;
 mod site;
 mod throttling;
 mod tokens;
+mod upgrade;
 mod validation;
