@@ -6,6 +6,7 @@
 pub mod api;
 pub mod claims;
 pub mod error;
+pub mod names;
 pub mod validation;
 
 pub use api::{

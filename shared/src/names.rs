@@ -1,0 +1,57 @@
+//! The names both sides must spell alike: API paths, cookie names and the CSRF header.
+//! The backend's route table and CSRF layer, the SPA's client and the test harness all use
+//! these, so a name cannot drift between them.
+
+/// API paths. A path with `{id}` has a function that fills it in.
+pub mod paths {
+    /// `POST`: create an account and sign in.
+    pub const REGISTER: &str = "/api/auth/register";
+    /// `POST`: sign in with email and password.
+    pub const LOGIN: &str = "/api/auth/login";
+    /// `POST`: rotate the refresh token, get a new access token.
+    pub const REFRESH: &str = "/api/auth/refresh";
+    /// `POST`: end this session.
+    pub const LOGOUT: &str = "/api/auth/logout";
+    /// `POST`: end every session of the user.
+    pub const LOGOUT_ALL: &str = "/api/auth/logout-all";
+    /// `POST`: end every session of the user but this one.
+    pub const LOGOUT_OTHERS: &str = "/api/auth/logout-others";
+    /// `GET`: the signed-in user.
+    pub const ME: &str = "/api/me";
+    /// `GET`: the signed-in user's live sessions.
+    pub const SESSIONS: &str = "/api/sessions";
+    /// `DELETE`: end one of the user's sessions (route pattern; see [`session`]).
+    pub const SESSION: &str = "/api/sessions/{id}";
+    /// `GET`: the sample protected data.
+    pub const PRODUCTS: &str = "/api/products";
+    /// `GET`: every user (admins only).
+    pub const ADMIN_USERS: &str = "/api/admin/users";
+    /// `GET`: liveness.
+    pub const HEALTH: &str = "/api/health";
+    /// `GET`: readiness (the database answers).
+    pub const READY: &str = "/api/ready";
+    /// Every API path starts with this.
+    pub const API_PREFIX: &str = "/api";
+
+    /// The path of one session.
+    pub fn session(id: &str) -> String {
+        SESSION.replace("{id}", id)
+    }
+}
+
+/// Cookie names, without the `__Secure-` prefix that `COOKIE_SECURE` adds.
+pub mod cookies {
+    /// The access token (JWT), sent to every `/api` path.
+    pub const ACCESS: &str = "access_token";
+    /// The refresh token, sent only to `/api/auth` paths.
+    pub const REFRESH: &str = "refresh_token";
+    /// The CSRF token, readable by the SPA, echoed in [`super::CSRF_HEADER`].
+    pub const CSRF: &str = "csrf_token";
+    /// The device cookie (see the README's "Device cookies").
+    pub const DEVICE: &str = "device";
+    /// The prefix of every cookie name with `COOKIE_SECURE`.
+    pub const SECURE_PREFIX: &str = "__Secure-";
+}
+
+/// The double-submit header that must equal the CSRF cookie on state-changing requests.
+pub const CSRF_HEADER: &str = "x-csrf-token";
