@@ -18,7 +18,6 @@ use crate::auth::revocation::{self, RevokedSessions};
 use crate::auth::throttle;
 use crate::clock::{Clock, millis};
 use crate::config::Config;
-use crate::http::cookies::CookiePolicy;
 use crate::state::AppState;
 use crate::store::Store;
 
@@ -75,7 +74,6 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.bind_addr))?;
         let state = AppState {
-            cookies: CookiePolicy::new(config.cookie_secure),
             config: Arc::new(config),
             store,
             jwt: Arc::new(jwt),

@@ -10,9 +10,10 @@ use shared::validation::canonical_email;
 use tracing_subscriber::EnvFilter;
 
 use crate::app::{Application, shutdown_signal};
-use crate::auth::{accounts, password, random_token};
+use crate::auth::{accounts, password};
 use crate::clock::{DatabaseClock, millis};
 use crate::config::{Config, DatabaseArgs, ServeArgs};
+use crate::crypto::random_token;
 use crate::store::{InsertError, NewUser, Store};
 
 /// JWT authentication server for browser apps.

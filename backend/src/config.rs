@@ -11,7 +11,7 @@ use clap::builder::BoolishValueParser;
 use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 
-use crate::auth::random_token;
+use crate::crypto::random_token;
 
 /// Where the development secret is kept when none is configured.
 pub const DEV_SECRET_FILE: &str = "data/jwt-secret";

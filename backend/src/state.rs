@@ -9,7 +9,6 @@ use crate::auth::refresh_token::RefreshTokens;
 use crate::auth::revocation::RevokedSessions;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::http::cookies::CookiePolicy;
 use crate::store::Store;
 
 /// Shared state of the server (cheap to clone).
@@ -29,8 +28,6 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     /// Sessions whose access tokens are refused, kept in memory.
     pub revoked: RevokedSessions,
-    /// Names and attributes of the session cookies.
-    pub cookies: CookiePolicy,
     /// The source of "now".
     pub clock: Arc<dyn Clock>,
 }

@@ -1,12 +1,12 @@
 //! Registration and password login.
 
-use sha2::{Digest, Sha256};
 use shared::validation::{PasswordProblem, canonical_email, check_password, normalize_password};
 use shared::{Credentials, ErrorCode, Role};
 
 use super::device::Account;
 use super::password;
 use super::throttle::{self, Outcome};
+use crate::crypto::sha256_hex;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{FailureScope, InsertError, NewUser, UserRow};
@@ -110,9 +110,6 @@ pub fn device_account(user: &UserRow) -> Account<'_> {
 /// What failures of a login attempt are counted against: the canonical email, or for
 /// input that is no email at all, a fixed-size digest of it.
 fn throttle_subject(email: &str) -> String {
-    canonical_email(email).unwrap_or_else(|_| {
-        let digest = Sha256::digest(email.trim().to_lowercase().as_bytes());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        format!("invalid:{hex}")
-    })
+    canonical_email(email)
+        .unwrap_or_else(|_| format!("invalid:{}", sha256_hex(email.trim().to_lowercase())))
 }

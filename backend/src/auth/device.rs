@@ -14,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::{derive_key, random_token, secure_eq};
+use crate::crypto::{derive_key, random_token, secure_eq};
 
 /// How long a device cookie is honoured (and its `Max-Age`).
 pub const DEVICE_TTL_SECS: i64 = 365 * 24 * 3600;

@@ -131,5 +131,5 @@ fn key_id(secret: &[u8]) -> String {
         .chain_update(b"jwt-auth key id\0")
         .chain_update(secret)
         .finalize();
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    crate::crypto::hex(&digest[..8])
 }

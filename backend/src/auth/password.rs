@@ -79,7 +79,8 @@ impl PasswordHasher {
     /// A pool of `workers` threads; computes the dummy hash once.
     pub async fn new(workers: usize, queue_timeout: Duration) -> anyhow::Result<Self> {
         let dummy_hash =
-            tokio::task::spawn_blocking(|| hash_blocking(&super::random_token(24))).await??;
+            tokio::task::spawn_blocking(|| hash_blocking(&crate::crypto::random_token(24)))
+                .await??;
         Ok(Self {
             permits: Arc::new(Semaphore::new(workers.max(1))),
             queue_timeout,

@@ -7,9 +7,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
-use super::{derive_key, random_token};
+use crate::crypto::{derive_key, random_token, sha256_hex};
 
 /// Derives successors of refresh tokens.
 pub struct RefreshTokens {
@@ -40,16 +40,13 @@ impl RefreshTokens {
 
 /// The hash stored in the database.
 pub fn hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    sha256_hex(token)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::is_token_shaped;
+    use crate::crypto::is_token_shaped;
 
     #[test]
     fn successors_are_well_formed_deterministic_and_keyed() {

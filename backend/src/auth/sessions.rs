@@ -2,8 +2,9 @@
 
 use shared::{ErrorCode, Role};
 
-use super::{is_token_shaped, refresh_token};
+use super::refresh_token;
 use crate::clock::{millis, secs};
+use crate::crypto::is_token_shaped;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{SessionRow, UserRow};

@@ -9,19 +9,19 @@ use axum::{Json, Router};
 use axum_extra::extract::cookie::CookieJar;
 use shared::{AuthResponse, Credentials, ErrorCode, SessionView};
 
+use super::HttpState;
 use super::cookies;
 use super::extract::{AppJson, AuthUser, access_token, verify_access_token};
 use super::users::user_view;
 use crate::auth::accounts;
 use crate::auth::sessions::{self, ClientInfo, IssuedTokens};
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// Largest request body accepted under `/api/auth`.
 pub const AUTH_BODY_LIMIT: usize = 16 * 1024;
 
 /// Routes under `/api/auth`.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<HttpState> {
     Router::new()
         .route("/register", post(register))
         .route("/login", post(login))
@@ -50,7 +50,7 @@ async fn refuse_large_bodies(request: Request, next: Next) -> Response {
 type TokenResponse = (CookieJar, Json<AuthResponse>);
 
 async fn register(
-    State(state): State<AppState>,
+    State(state): State<HttpState>,
     client: ClientInfo,
     jar: CookieJar,
     AppJson(credentials): AppJson<Credentials>,
@@ -62,7 +62,7 @@ async fn register(
 }
 
 async fn login(
-    State(state): State<AppState>,
+    State(state): State<HttpState>,
     client: ClientInfo,
     jar: CookieJar,
     AppJson(credentials): AppJson<Credentials>,
@@ -78,7 +78,7 @@ async fn login(
 /// Every sign-in renews the browser's device cookie for the account (same device id when
 /// it had a valid one).
 fn with_device_cookie(
-    state: &AppState,
+    state: &HttpState,
     jar: CookieJar,
     issued: &IssuedTokens,
     device_id: Option<&str>,
@@ -92,7 +92,7 @@ fn with_device_cookie(
 }
 
 async fn refresh(
-    State(state): State<AppState>,
+    State(state): State<HttpState>,
     jar: CookieJar,
 ) -> Result<TokenResponse, (CookieJar, ApiError)> {
     let presented = state
@@ -112,7 +112,7 @@ async fn refresh(
 /// (503): the browser is signed out either way, and the answer tells the client whether
 /// the server ended the session too.
 async fn logout(
-    State(state): State<AppState>,
+    State(state): State<HttpState>,
     request: Request,
 ) -> (CookieJar, Result<StatusCode, ApiError>) {
     let jar = CookieJar::from_headers(request.headers());
@@ -130,7 +130,7 @@ async fn logout(
 }
 
 async fn logout_all(
-    State(state): State<AppState>,
+    State(state): State<HttpState>,
     user: AuthUser,
     jar: CookieJar,
 ) -> Result<(StatusCode, CookieJar), ApiError> {
@@ -139,14 +139,14 @@ async fn logout_all(
 }
 
 async fn logout_others(
-    State(state): State<AppState>,
+    State(state): State<HttpState>,
     user: AuthUser,
 ) -> Result<StatusCode, ApiError> {
     sessions::revoke_all(&state, &user.user_id, Some(&user.session_id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn respond(state: &AppState, jar: CookieJar, issued: &IssuedTokens) -> TokenResponse {
+fn respond(state: &HttpState, jar: CookieJar, issued: &IssuedTokens) -> TokenResponse {
     let body = AuthResponse {
         user: user_view(&issued.user),
         session: SessionView {

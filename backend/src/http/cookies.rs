@@ -5,7 +5,7 @@ use time::Duration;
 
 use crate::auth::device::DEVICE_TTL_SECS;
 use crate::auth::sessions::IssuedTokens;
-use crate::auth::{is_token_shaped, random_token};
+use crate::crypto::{is_token_shaped, random_token};
 
 /// The access token (JWT), sent to every `/api` path.
 pub const ACCESS: &str = "access_token";

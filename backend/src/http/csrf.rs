@@ -15,10 +15,10 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use shared::ErrorCode;
 
+use super::HttpState;
 use super::cookies;
-use crate::auth::secure_eq;
+use crate::crypto::secure_eq;
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// The double-submit header.
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -29,7 +29,7 @@ const TOKENLESS_PATHS: [&str; 2] = ["/api/auth/login", "/api/auth/register"];
 const REFRESH_COOKIE_PATHS: [&str; 2] = ["/api/auth/refresh", "/api/auth/logout"];
 
 /// Middleware: refuses forged state-changing requests with 403 `csrf_rejected`.
-pub async fn protect(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn protect(State(state): State<HttpState>, request: Request, next: Next) -> Response {
     let unsafe_method = !matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
@@ -40,7 +40,7 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
     next.run(request).await
 }
 
-fn allowed(state: &AppState, request: &Request) -> bool {
+fn allowed(state: &HttpState, request: &Request) -> bool {
     let headers = request.headers();
     if matches!(
         headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
@@ -72,7 +72,7 @@ fn allowed(state: &AppState, request: &Request) -> bool {
 }
 
 /// `scheme://host` of the request itself, as a browser on this site would send it.
-fn own_origin(state: &AppState, request: &Request) -> Option<String> {
+fn own_origin(state: &HttpState, request: &Request) -> Option<String> {
     let host = request
         .headers()
         .get(header::HOST)
@@ -86,7 +86,7 @@ fn own_origin(state: &AppState, request: &Request) -> Option<String> {
     Some(format!("{scheme}://{}", host.to_ascii_lowercase()))
 }
 
-fn double_submit_matches(state: &AppState, headers: &HeaderMap, jar: &CookieJar) -> bool {
+fn double_submit_matches(state: &HttpState, headers: &HeaderMap, jar: &CookieJar) -> bool {
     let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
     let cookie = state.cookies.get(jar, cookies::CSRF);
     match (sent, cookie) {

@@ -12,11 +12,11 @@ use ipnet::IpNet;
 use serde::de::DeserializeOwned;
 use shared::{Claims, ErrorCode, Role};
 
+use super::HttpState;
 use super::cookies;
 use crate::auth::jwt::TokenError;
 use crate::auth::sessions::ClientInfo;
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// Longest `User-Agent` kept on a session.
 const MAX_USER_AGENT_CHARS: usize = 256;
@@ -60,10 +60,10 @@ pub struct AuthUser {
     pub role: Role,
 }
 
-impl FromRequestParts<AppState> for AuthUser {
+impl FromRequestParts<HttpState> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, ApiError> {
         let token = access_token(&parts.headers, state)?;
         let claims = verify_access_token(state, &token)?;
         // Fail closed: a copy of the revoked set that the database has not confirmed for
@@ -86,7 +86,7 @@ impl FromRequestParts<AppState> for AuthUser {
 }
 
 /// Verifies an access token's signature and claims at the state's clock.
-pub fn verify_access_token(state: &AppState, token: &str) -> Result<Claims, ApiError> {
+pub fn verify_access_token(state: &HttpState, token: &str) -> Result<Claims, ApiError> {
     state
         .jwt
         .verify(token, state.clock.now_ms())
@@ -97,7 +97,7 @@ pub fn verify_access_token(state: &AppState, token: &str) -> Result<Claims, ApiE
 }
 
 /// The access token from `Authorization: Bearer …`, else from the cookie.
-pub fn access_token(headers: &HeaderMap, state: &AppState) -> Result<String, ApiError> {
+pub fn access_token(headers: &HeaderMap, state: &HttpState) -> Result<String, ApiError> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let token = value
             .to_str()
@@ -115,12 +115,12 @@ pub fn access_token(headers: &HeaderMap, state: &AppState) -> Result<String, Api
         .ok_or_else(|| ApiError::new(ErrorCode::MissingToken))
 }
 
-impl FromRequestParts<AppState> for ClientInfo {
+impl FromRequestParts<HttpState> for ClientInfo {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        state: &HttpState,
     ) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions

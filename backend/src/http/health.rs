@@ -7,14 +7,14 @@ use axum::routing::get;
 use axum::{Json, Router};
 use shared::{ErrorCode, HealthResponse};
 
+use super::HttpState;
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// How long readiness waits for the database.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Health routes.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<HttpState> {
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
@@ -26,7 +26,7 @@ async fn health() -> Json<HealthResponse> {
     })
 }
 
-async fn ready(State(state): State<AppState>) -> Result<Json<HealthResponse>, ApiError> {
+async fn ready(State(state): State<HttpState>) -> Result<Json<HealthResponse>, ApiError> {
     match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
         Ok(Ok(())) => Ok(Json(HealthResponse {
             status: "ready".into(),

@@ -12,7 +12,9 @@ pub mod users;
 
 use std::time::Duration;
 
-use axum::extract::{Request, State};
+use std::ops::Deref;
+
+use axum::extract::{FromRef, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -27,9 +29,42 @@ use tracing::Level;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use cookies::CookiePolicy;
+
+/// What handlers reach: the application's state and, for the HTTP layer alone, the
+/// cookie policy. It derefs to [`AppState`], which flows take.
+#[derive(Clone)]
+pub struct HttpState {
+    app: AppState,
+    /// Names and attributes of the cookies.
+    pub cookies: CookiePolicy,
+}
+
+impl HttpState {
+    /// The HTTP layer's state over the application's.
+    pub fn new(app: AppState) -> Self {
+        let cookies = CookiePolicy::new(app.config.cookie_secure);
+        Self { app, cookies }
+    }
+}
+
+impl Deref for HttpState {
+    type Target = AppState;
+
+    fn deref(&self) -> &AppState {
+        &self.app
+    }
+}
+
+impl FromRef<HttpState> for AppState {
+    fn from_ref(state: &HttpState) -> Self {
+        state.app.clone()
+    }
+}
 
 /// The whole application: `/api/*` and the SPA.
-pub fn router(state: AppState) -> Router {
+pub fn router(app: AppState) -> Router {
+    let state = HttpState::new(app);
     let api = Router::new()
         .nest("/auth", auth::router())
         .merge(users::router())
@@ -76,7 +111,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Answers 408 `timeout` (our JSON error) when a request takes longer than the limit.
-async fn time_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn time_limit(State(state): State<HttpState>, request: Request, next: Next) -> Response {
     let limit: Duration = state.config.request_timeout;
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,

@@ -4,11 +4,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use shared::Product;
 
+use super::HttpState;
 use super::extract::AuthUser;
-use crate::state::AppState;
 
 /// The product routes.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<HttpState> {
     Router::new().route("/products", get(list))
 }
 

@@ -6,20 +6,20 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use shared::{ErrorCode, SessionInfo};
 
+use super::HttpState;
 use super::extract::AuthUser;
 use crate::auth::sessions;
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// Routes for listing and revoking sessions.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<HttpState> {
     Router::new()
         .route("/sessions", get(list))
         .route("/sessions/{id}", delete(revoke))
 }
 
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<HttpState>,
     auth: AuthUser,
 ) -> Result<Json<Vec<SessionInfo>>, ApiError> {
     let rows = state
@@ -43,7 +43,7 @@ async fn list(
 
 /// Another user's session answers 404 like a missing one, so ids cannot be probed.
 async fn revoke(
-    State(state): State<AppState>,
+    State(state): State<HttpState>,
     auth: AuthUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {

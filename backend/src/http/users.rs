@@ -5,19 +5,19 @@ use axum::routing::get;
 use axum::{Json, Router};
 use shared::{ErrorCode, MeResponse, Role, UserView};
 
+use super::HttpState;
 use super::extract::AuthUser;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store::UserRow;
 
 /// Routes for the signed-in user and for admins.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<HttpState> {
     Router::new()
         .route("/me", get(me))
         .route("/admin/users", get(list_users))
 }
 
-async fn me(State(state): State<AppState>, auth: AuthUser) -> Result<Json<MeResponse>, ApiError> {
+async fn me(State(state): State<HttpState>, auth: AuthUser) -> Result<Json<MeResponse>, ApiError> {
     let user = state
         .store
         .user_by_id(&auth.user_id)
@@ -29,7 +29,7 @@ async fn me(State(state): State<AppState>, auth: AuthUser) -> Result<Json<MeResp
 }
 
 async fn list_users(
-    State(state): State<AppState>,
+    State(state): State<HttpState>,
     auth: AuthUser,
 ) -> Result<Json<Vec<UserView>>, ApiError> {
     if auth.role != Role::Admin {

@@ -4,7 +4,8 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use backend::auth::password::hash_blocking;
-use backend::auth::{random_token, refresh_token};
+use backend::auth::refresh_token;
+use backend::crypto::random_token;
 use reqwest::StatusCode;
 use shared::{AuthResponse, MeResponse};
 use sqlx::migrate::Migrator;
