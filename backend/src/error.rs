@@ -1,41 +1,32 @@
-//! The one error type of the HTTP API: a [`ErrorCode`] from `shared`, its status, and
-//! an internal cause that is logged but never sent.
+//! The error of every flow: a code from `shared`'s [`ErrorCode`], optionally how long to
+//! wait before trying again, optionally an internal cause that is logged but never sent.
+//! It knows nothing of HTTP: `http::error` gives each code its status and response.
 
 use std::time::Duration;
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use shared::{ErrorBody, ErrorCode};
+use shared::ErrorCode;
 
 use crate::clock::secs;
 
-/// An API error: status + code, optionally `Retry-After`, optionally a logged cause.
+/// Why a flow failed.
 #[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
+pub struct Error {
     code: ErrorCode,
     retry_after: Option<i64>,
     source: Option<anyhow::Error>,
 }
 
-impl ApiError {
-    /// The error for a code, with the code's usual status.
+impl Error {
+    /// The error for a code.
     pub fn new(code: ErrorCode) -> Self {
         Self {
-            status: status_of(code),
             code,
             retry_after: None,
             source: None,
         }
     }
 
-    /// The same error with another status (for example 400 for a JSON syntax error).
-    pub fn with_status(mut self, status: StatusCode) -> Self {
-        self.status = status;
-        self
-    }
-
-    /// 429 `too_many_attempts` with `Retry-After`.
+    /// `too_many_attempts`, to try again after `retry_after_secs`.
     pub fn too_many_attempts(retry_after_secs: i64) -> Self {
         Self {
             retry_after: Some(retry_after_secs.max(1)),
@@ -43,7 +34,7 @@ impl ApiError {
         }
     }
 
-    /// 503 `server_busy` with `Retry-After`.
+    /// `server_busy`, to try again after `retry_after`.
     pub fn server_busy(retry_after: Duration) -> Self {
         Self {
             retry_after: Some(secs(retry_after).max(1)),
@@ -51,7 +42,7 @@ impl ApiError {
         }
     }
 
-    /// 503 `database_unavailable` with `Retry-After: 1`.
+    /// `database_unavailable`, to try again after a second.
     pub fn database_unavailable() -> Self {
         Self {
             retry_after: Some(1),
@@ -59,7 +50,7 @@ impl ApiError {
         }
     }
 
-    /// 500 with a cause for the log.
+    /// `internal_error` with a cause for the log.
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
         Self {
             source: Some(cause.into()),
@@ -71,52 +62,19 @@ impl ApiError {
     pub fn code(&self) -> ErrorCode {
         self.code
     }
-}
 
-/// The usual HTTP status of each code.
-pub fn status_of(code: ErrorCode) -> StatusCode {
-    use ErrorCode as C;
-    match code {
-        C::InvalidBody | C::InvalidEmail | C::WeakPassword | C::PasswordTooLong => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
-        C::EmailTaken => StatusCode::CONFLICT,
-        C::InvalidCredentials
-        | C::InvalidRefreshToken
-        | C::MissingToken
-        | C::TokenExpired
-        | C::InvalidToken
-        | C::SessionRevoked => StatusCode::UNAUTHORIZED,
-        C::AccountDisabled | C::Forbidden | C::CsrfRejected => StatusCode::FORBIDDEN,
-        C::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
-        C::NotFound => StatusCode::NOT_FOUND,
-        C::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        C::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        C::Timeout => StatusCode::REQUEST_TIMEOUT,
-        C::ServerBusy | C::NotReady | C::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-        C::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+    /// Seconds the client should wait before trying again, if it should.
+    pub fn retry_after(&self) -> Option<i64> {
+        self.retry_after
+    }
+
+    /// The internal cause, for the log.
+    pub fn cause(&self) -> Option<&anyhow::Error> {
+        self.source.as_ref()
     }
 }
 
-/// Whether a 401 with this code is about the access token (and gets `WWW-Authenticate`).
-fn is_access_token_error(code: ErrorCode) -> bool {
-    matches!(
-        code,
-        ErrorCode::MissingToken
-            | ErrorCode::TokenExpired
-            | ErrorCode::InvalidToken
-            | ErrorCode::SessionRevoked
-    )
-}
-
-impl From<ErrorCode> for ApiError {
-    fn from(code: ErrorCode) -> Self {
-        Self::new(code)
-    }
-}
-
-impl From<sqlx::Error> for ApiError {
+impl From<sqlx::Error> for Error {
     fn from(error: sqlx::Error) -> Self {
         if is_unavailable(&error) {
             Self {
@@ -154,31 +112,6 @@ fn is_unavailable_code(code: &str) -> bool {
         || code.starts_with("57P")
         || POSTGRES.contains(&code)
         || SQLITE.contains(&code)
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            match &self.source {
-                Some(cause) => {
-                    tracing::error!(code = %self.code, error = %format!("{cause:#}"), "request failed");
-                }
-                None => tracing::warn!(code = %self.code, "request refused"),
-            }
-        }
-        let mut response = (self.status, axum::Json(ErrorBody::from(self.code))).into_response();
-        let headers = response.headers_mut();
-        if let Some(seconds) = self.retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        if is_access_token_error(self.code) {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer error=\"invalid_token\""),
-            );
-        }
-        response
-    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use super::device::Account;
 use super::password;
 use super::throttle::{self, Outcome};
 use crate::crypto::sha256_hex;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::state::AppState;
 use crate::store::{FailureScope, InsertError, NewUser, UserRow};
 
@@ -24,9 +24,9 @@ pub fn validate_new_account(email: &str, password: &str) -> Result<(String, Stri
 }
 
 /// Creates an account with role `user`.
-pub async fn register(state: &AppState, credentials: Credentials) -> Result<UserRow, ApiError> {
+pub async fn register(state: &AppState, credentials: Credentials) -> Result<UserRow, Error> {
     let (email, password) =
-        validate_new_account(&credentials.email, &credentials.password).map_err(ApiError::new)?;
+        validate_new_account(&credentials.email, &credentials.password).map_err(Error::new)?;
     let password_hash = state.hasher.hash(password).await?;
     let user = NewUser {
         email: &email,
@@ -36,7 +36,7 @@ pub async fn register(state: &AppState, credentials: Credentials) -> Result<User
     };
     match state.store.insert_user(user).await {
         Ok(user) => Ok(user),
-        Err(InsertError::Conflict) => Err(ApiError::new(ErrorCode::EmailTaken)),
+        Err(InsertError::Conflict) => Err(Error::new(ErrorCode::EmailTaken)),
         Err(InsertError::Db(error)) => Err(error.into()),
     }
 }
@@ -62,7 +62,7 @@ pub async fn login(
     credentials: Credentials,
     ip: &str,
     device_cookie: Option<&str>,
-) -> Result<SignedIn, ApiError> {
+) -> Result<SignedIn, Error> {
     let now = state.clock.now_ms();
     let account = throttle_subject(&credentials.email);
     let user = state.store.user_by_email(&account).await?;
@@ -89,11 +89,11 @@ pub async fn login(
         }
     };
     let Some(user) = user.filter(|_| verified) else {
-        return Err(ApiError::new(ErrorCode::InvalidCredentials));
+        return Err(Error::new(ErrorCode::InvalidCredentials));
     };
     if user.disabled_at.is_some() {
         throttle::settle(&state.store, owner, &attempt, Outcome::NotCounted).await?;
-        return Err(ApiError::new(ErrorCode::AccountDisabled));
+        return Err(Error::new(ErrorCode::AccountDisabled));
     }
     throttle::settle(&state.store, owner, &attempt, Outcome::Succeeded).await?;
     Ok(SignedIn { user, device_id })

@@ -14,7 +14,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier,
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// OWASP's argon2id parameters: 19 MiB, 2 passes, 1 lane.
 const MEMORY_KIB: u32 = 19_456;
@@ -89,15 +89,15 @@ impl PasswordHasher {
     }
 
     /// Hashes a password.
-    pub async fn hash(&self, password: String) -> Result<String, ApiError> {
+    pub async fn hash(&self, password: String) -> Result<String, Error> {
         self.run(move || hash_blocking(&password))
             .await?
-            .map_err(ApiError::internal)
+            .map_err(Error::internal)
     }
 
     /// Verifies a password against a stored hash, or against the dummy hash when there is
     /// no account (then always false, after the same work).
-    pub async fn verify(&self, password: String, phc: Option<String>) -> Result<bool, ApiError> {
+    pub async fn verify(&self, password: String, phc: Option<String>) -> Result<bool, Error> {
         let dummy = Arc::clone(&self.dummy_hash);
         self.run(move || match phc {
             Some(phc) => verify_blocking(&password, &phc),
@@ -112,14 +112,14 @@ impl PasswordHasher {
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
+    ) -> Result<T, Error> {
         let permit = tokio::time::timeout(
             self.queue_timeout,
             Arc::clone(&self.permits).acquire_owned(),
         )
         .await
-        .map_err(|_| ApiError::server_busy(self.queue_timeout))?
-        .map_err(ApiError::internal)?;
+        .map_err(|_| Error::server_busy(self.queue_timeout))?
+        .map_err(Error::internal)?;
         // The permit moves into the thread: if the client goes away the hash still finishes
         // before its slot is given to someone else, so the bound always holds.
         tokio::task::spawn_blocking(move || {
@@ -127,7 +127,7 @@ impl PasswordHasher {
             work()
         })
         .await
-        .map_err(ApiError::internal)
+        .map_err(Error::internal)
     }
 }
 

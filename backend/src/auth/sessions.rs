@@ -5,7 +5,7 @@ use shared::{ErrorCode, Role};
 use super::refresh_token;
 use crate::clock::{millis, secs};
 use crate::crypto::is_token_shaped;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::state::AppState;
 use crate::store::{SessionRow, UserRow};
 
@@ -45,7 +45,7 @@ pub async fn start(
     state: &AppState,
     user: UserRow,
     client: ClientInfo,
-) -> Result<IssuedTokens, ApiError> {
+) -> Result<IssuedTokens, Error> {
     let now = state.clock.now_ms();
     let refresh_token = state.refresh_tokens.generate();
     let session = SessionRow {
@@ -69,7 +69,7 @@ pub async fn start(
         )
         .await?
     else {
-        return Err(ApiError::new(ErrorCode::AccountDisabled));
+        return Err(Error::new(ErrorCode::AccountDisabled));
     };
     for session_id in ended {
         state.revoked.insert(session_id, forget_after(state, now));
@@ -83,8 +83,8 @@ pub async fn start(
 /// - The token rotated away last, replayed within the grace window (two tabs racing),
 ///   gets the same successor the rotation issued; the session does not fork.
 /// - Any other replay of a rotated token is theft or a bug: the whole session is revoked.
-pub async fn refresh(state: &AppState, presented: &str) -> Result<IssuedTokens, ApiError> {
-    let invalid = || ApiError::new(ErrorCode::InvalidRefreshToken);
+pub async fn refresh(state: &AppState, presented: &str) -> Result<IssuedTokens, Error> {
+    let invalid = || Error::new(ErrorCode::InvalidRefreshToken);
     if !is_token_shaped(presented) {
         return Err(invalid());
     }
@@ -135,13 +135,13 @@ async fn issue_for_session(
     session: SessionRow,
     refresh_token: String,
     now: i64,
-) -> Result<IssuedTokens, ApiError> {
+) -> Result<IssuedTokens, Error> {
     // Role and disabled state are read fresh, so a role change applies at this refresh.
     match state.store.user_by_id(&session.user_id).await? {
         Some(user) if user.disabled_at.is_none() => issue(state, user, session, refresh_token, now),
         _ => {
             revoke(state, &session.id, None).await?;
-            Err(ApiError::new(ErrorCode::InvalidRefreshToken))
+            Err(Error::new(ErrorCode::InvalidRefreshToken))
         }
     }
 }
@@ -152,11 +152,11 @@ fn issue(
     session: SessionRow,
     refresh_token: String,
     now: i64,
-) -> Result<IssuedTokens, ApiError> {
+) -> Result<IssuedTokens, Error> {
     let role: Role = user
         .role
         .parse()
-        .map_err(|e: String| ApiError::internal(anyhow::anyhow!(e)))?;
+        .map_err(|e: String| Error::internal(anyhow::anyhow!(e)))?;
     let now_secs = now.div_euclid(1000);
     // A token never outlives its session.
     let expires_at =
@@ -164,7 +164,7 @@ fn issue(
     let access_token = state
         .jwt
         .issue(&user.id, &session.id, role, now_secs, expires_at)
-        .map_err(ApiError::internal)?;
+        .map_err(Error::internal)?;
     Ok(IssuedTokens {
         user,
         session,
@@ -184,7 +184,7 @@ pub async fn revoke(
     state: &AppState,
     session_id: &str,
     user_id: Option<&str>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, Error> {
     let now = state.clock.now_ms();
     let Some(expires_at) = state.store.revoke_session(session_id, user_id, now).await? else {
         return Ok(false);
@@ -200,7 +200,7 @@ pub async fn revoke_all(
     state: &AppState,
     user_id: &str,
     except: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let now = state.clock.now_ms();
     for session_id in state
         .store
@@ -218,7 +218,7 @@ pub async fn logout(
     state: &AppState,
     refresh: Option<&str>,
     access_session_id: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let mut session_ids: Vec<String> = access_session_id.map(str::to_owned).into_iter().collect();
     // Refused here at once, even if the database cannot be reached to end the session.
     if let Some(session_id) = access_session_id {

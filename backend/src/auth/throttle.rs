@@ -18,7 +18,7 @@
 //! as its own subject instead of the account (see `auth::device`), so an attacker who
 //! keeps the account's delay armed does not lock its owner out.
 
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::store::{FailureScope, Store, Subject};
 
 /// The counting window, and the quiet time that ends an account's streak (ms).
@@ -80,7 +80,7 @@ pub async fn admit(
     ip: &str,
     attempt: &str,
     now: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let ip = ip_subject(ip);
     let subjects = [
         Subject {
@@ -104,7 +104,7 @@ pub async fn admit(
             }
         })
         .await?;
-    decided.map_err(|wait_ms| ApiError::too_many_attempts((wait_ms + 999) / 1000))
+    decided.map_err(|wait_ms| Error::too_many_attempts((wait_ms + 999) / 1000))
 }
 
 /// What an IP's failures are counted against: the address, or for IPv6 its /64, since
@@ -137,7 +137,7 @@ pub async fn settle(
     owner: (FailureScope, &str),
     attempt: &str,
     outcome: Outcome,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     match outcome {
         Outcome::Failed => Ok(()),
         Outcome::Succeeded => Ok(store.settle_attempt(attempt, Some(owner)).await?),

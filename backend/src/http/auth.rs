@@ -11,11 +11,11 @@ use shared::{AuthResponse, Credentials, ErrorCode, SessionView};
 
 use super::HttpState;
 use super::cookies;
+use super::error::ApiError;
 use super::extract::{AppJson, AuthUser, access_token, verify_access_token};
 use super::users::user_view;
 use crate::auth::accounts;
 use crate::auth::sessions::{self, ClientInfo, IssuedTokens};
-use crate::error::ApiError;
 
 /// Largest request body accepted under `/api/auth`.
 pub const AUTH_BODY_LIMIT: usize = 16 * 1024;
@@ -102,9 +102,9 @@ async fn refresh(
     match sessions::refresh(&state, &presented).await {
         Ok(issued) => Ok(respond(&state, jar, &issued)),
         Err(error) if error.code() == ErrorCode::InvalidRefreshToken => {
-            Err((state.cookies.clear(jar), error))
+            Err((state.cookies.clear(jar), error.into()))
         }
-        Err(error) => Err((jar, error)),
+        Err(error) => Err((jar, error.into())),
     }
 }
 
@@ -125,7 +125,9 @@ async fn logout(
     let ended = sessions::logout(&state, refresh.as_deref(), access_session.as_deref()).await;
     (
         state.cookies.clear(jar),
-        ended.map(|()| StatusCode::NO_CONTENT),
+        ended
+            .map(|()| StatusCode::NO_CONTENT)
+            .map_err(ApiError::from),
     )
 }
 

@@ -17,8 +17,8 @@ use shared::ErrorCode;
 
 use super::HttpState;
 use super::cookies;
+use super::error::ApiError;
 use crate::crypto::secure_eq;
-use crate::error::ApiError;
 
 /// The double-submit header.
 pub const CSRF_HEADER: &str = "x-csrf-token";

@@ -14,9 +14,10 @@ use shared::{Claims, ErrorCode, Role};
 
 use super::HttpState;
 use super::cookies;
+use super::error::ApiError;
 use crate::auth::jwt::TokenError;
 use crate::auth::sessions::ClientInfo;
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// Longest `User-Agent` kept on a session.
 const MAX_USER_AGENT_CHARS: usize = 256;
@@ -72,7 +73,7 @@ impl FromRequestParts<HttpState> for AuthUser {
             .revoked
             .is_fresh(state.config.revocation_max_staleness)
         {
-            return Err(ApiError::database_unavailable());
+            return Err(Error::database_unavailable().into());
         }
         if state.revoked.contains(&claims.sid) {
             return Err(ApiError::new(ErrorCode::SessionRevoked));

@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use shared::{ErrorCode, HealthResponse};
 
 use super::HttpState;
-use crate::error::ApiError;
+use super::error::ApiError;
 
 /// How long readiness waits for the database.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod cookies;
 pub mod csrf;
+pub mod error;
 pub mod extract;
 pub mod health;
 pub mod products;
@@ -27,9 +28,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::error::ApiError;
 use crate::state::AppState;
 use cookies::CookiePolicy;
+use error::ApiError;
 
 /// What handlers reach: the application's state and, for the HTTP layer alone, the
 /// cookie policy. It derefs to [`AppState`], which flows take.

@@ -7,9 +7,9 @@ use axum::{Json, Router};
 use shared::{ErrorCode, SessionInfo};
 
 use super::HttpState;
+use super::error::ApiError;
 use super::extract::AuthUser;
 use crate::auth::sessions;
-use crate::error::ApiError;
 
 /// Routes for listing and revoking sessions.
 pub fn router() -> Router<HttpState> {

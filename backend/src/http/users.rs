@@ -6,8 +6,8 @@ use axum::{Json, Router};
 use shared::{ErrorCode, MeResponse, Role, UserView};
 
 use super::HttpState;
+use super::error::ApiError;
 use super::extract::AuthUser;
-use crate::error::ApiError;
 use crate::store::UserRow;
 
 /// Routes for the signed-in user and for admins.
