@@ -2,19 +2,21 @@
 
 use std::io::{IsTerminal, Read};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use shared::Role;
 use shared::validation::canonical_email;
+use shared::{Credentials, ErrorCode, Role};
 use tracing_subscriber::EnvFilter;
 
 use crate::app::{Application, shutdown_signal};
-use crate::auth::{accounts, password};
+use crate::auth::accounts;
+use crate::auth::password::PasswordHasher;
 use crate::clock::{DatabaseClock, millis};
 use crate::config::{Config, DatabaseArgs, ServeArgs};
 use crate::crypto::random_token;
-use crate::store::{InsertError, NewUser, Store};
+use crate::store::Store;
 
 /// JWT authentication server for browser apps.
 #[derive(Parser)]
@@ -162,28 +164,28 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
             } else {
                 rpassword::prompt_password("Password: ").context("cannot read the password")?
             };
-            let (email, password) = accounts::validate_new_account(&email, &raw)
-                .map_err(|code| anyhow::anyhow!("{} ({code})", code.message()))?;
             let store = open(&db).await?;
+            let hasher = PasswordHasher::new(1, Duration::from_secs(60)).await?;
             let now = store.database_time_ms().await?;
-            let hash =
-                tokio::task::spawn_blocking(move || password::hash_blocking(&password)).await??;
             let role = if admin { Role::Admin } else { Role::User };
-            let user = NewUser {
-                email: &email,
-                password_hash: &hash,
-                role: role.as_str(),
-                now,
+            let credentials = Credentials {
+                email: email.clone(),
+                password: raw,
             };
-            match store.insert_user(user).await {
+            match accounts::create_account(&store, &hasher, &credentials, role, now).await {
                 Ok(user) => println!(
                     "created {} user {} ({})",
                     role.as_str(),
                     user.email,
                     user.id
                 ),
-                Err(InsertError::Conflict) => bail!("a user with email {email} already exists"),
-                Err(InsertError::Db(error)) => return Err(error.into()),
+                Err(error) if error.code() == ErrorCode::EmailTaken => {
+                    bail!("a user with email {email} already exists")
+                }
+                Err(error) => match error.cause() {
+                    Some(cause) => bail!("{cause:#}"),
+                    None => bail!("{} ({})", error.code().message(), error.code()),
+                },
             }
         }
         UserCommand::SetRole { email, role, db } => {

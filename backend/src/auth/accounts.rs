@@ -4,12 +4,12 @@ use shared::validation::{PasswordProblem, canonical_email, check_password, norma
 use shared::{Credentials, ErrorCode, Role};
 
 use super::device::Account;
-use super::password;
+use super::password::{self, PasswordHasher};
 use super::throttle::{self, Outcome};
 use crate::crypto::sha256_hex;
 use crate::error::Error;
 use crate::state::AppState;
-use crate::store::{FailureScope, InsertError, NewUser, UserRow};
+use crate::store::{FailureScope, InsertError, NewUser, Store, UserRow};
 
 /// Validates and normalises a new account's email and password.
 /// Returns the canonical email and the normalised password.
@@ -23,18 +23,31 @@ pub fn validate_new_account(email: &str, password: &str) -> Result<(String, Stri
     Ok((email, password))
 }
 
-/// Creates an account with role `user`.
+/// Creates an account with role `user` (registration).
 pub async fn register(state: &AppState, credentials: Credentials) -> Result<UserRow, Error> {
+    let now = state.clock.now_ms();
+    create_account(&state.store, &state.hasher, &credentials, Role::User, now).await
+}
+
+/// Creates an account: validates the email and password, hashes the password, stores the
+/// user. Registration and the CLI's `user create` both come here.
+pub async fn create_account(
+    store: &Store,
+    hasher: &PasswordHasher,
+    credentials: &Credentials,
+    role: Role,
+    now: i64,
+) -> Result<UserRow, Error> {
     let (email, password) =
         validate_new_account(&credentials.email, &credentials.password).map_err(Error::new)?;
-    let password_hash = state.hasher.hash(password).await?;
+    let password_hash = hasher.hash(password).await?;
     let user = NewUser {
         email: &email,
         password_hash: &password_hash,
-        role: Role::User.as_str(),
-        now: state.clock.now_ms(),
+        role: role.as_str(),
+        now,
     };
-    match state.store.insert_user(user).await {
+    match store.insert_user(user).await {
         Ok(user) => Ok(user),
         Err(InsertError::Conflict) => Err(Error::new(ErrorCode::EmailTaken)),
         Err(InsertError::Db(error)) => Err(error.into()),
