@@ -1,7 +1,20 @@
 //! The single-page app: sign-in, automatic refresh, sign-out, sessions and admin pages.
 //!
-//! [`api`] is the only place that does HTTP; [`session`] holds who is signed in;
-//! [`pages`] and [`components`] render it; [`routes::Page`] names every route.
+//! # Module map
+//!
+//! - [`app`]: the shell: navigation bar, protected-page guard, the page for the path.
+//! - [`pages`]: one component per route.
+//! - [`components`]: building blocks the pages share (form, field, loading, sign-out).
+//! - [`session`]: who is signed in, as reactive state fed by the client's events.
+//! - [`routes`]: the [`routes::Page`] enum, its paths, links and navigation.
+//! - [`api`]: the only code that does HTTP: one typed method per endpoint, the CSRF
+//!   header, refresh and retry, tab-to-tab news.
+//!
+//! Imports go one way, down: `app → pages → components → session → api → shared`.
+//! A module may use any module below it, never one above; [`routes`] uses none of them
+//! and may be used by anything above [`session`]. Nothing but [`app`] imports [`pages`].
+//! API paths, cookie names and the CSRF header come from [`shared::names`], texts the
+//! server also sends from [`shared::ErrorCode::message`].
 
 pub mod api;
 pub mod app;

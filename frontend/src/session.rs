@@ -1,7 +1,7 @@
 //! Who is signed in, as reactive state every page can read.
 
 use leptos::prelude::*;
-use shared::UserView;
+use shared::{ErrorCode, UserView};
 
 use crate::api::{SessionEvent, api};
 
@@ -16,8 +16,9 @@ pub enum Status {
     SignedOut,
 }
 
-/// The notice shown on the login page after a session ended on its own.
-pub const EXPIRED_NOTICE: &str = "Your session has expired. Please sign in again.";
+/// The notice shown on the login page after a session ended on its own: what the server
+/// says when it refuses the refresh token.
+pub const EXPIRED_NOTICE: &str = ErrorCode::InvalidRefreshToken.message();
 
 /// The notice shown on the login page after a sign-out the server did not confirm.
 pub const UNCONFIRMED_SIGN_OUT_NOTICE: &str = "You are signed out on this device, but the server could not be reached: your session may stay active until it expires.";

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use frontend::api::{Api, ClientError, SessionEvent};
 use futures::future::join_all;
-use shared::{ErrorCode, MeResponse};
+use shared::ErrorCode;
 use support::{FakeServer, Reply, auth_json, error_json, set_csrf_cookie, until_within};
 use wasm_bindgen_test::*;
 
@@ -40,7 +40,7 @@ async fn five_concurrent_401s_share_one_refresh() {
     set_csrf_cookie("csrf-1");
     let (api, events) = client();
 
-    let results = join_all((0..5).map(|_| api.get::<MeResponse>("/api/me"))).await;
+    let results = join_all((0..5).map(|_| api.me())).await;
     for result in results {
         assert_eq!(result.unwrap().user.email, "ann@example.com");
     }
@@ -69,7 +69,7 @@ async fn a_call_is_retried_once_and_not_again() {
     });
     set_csrf_cookie("csrf-2");
     let (api, _) = client();
-    let error = api.get::<MeResponse>("/api/me").await.unwrap_err();
+    let error = api.me().await.unwrap_err();
     assert_eq!(error.code(), Some(ErrorCode::InvalidToken));
     assert_eq!(server.calls_to("/api/me").len(), 2);
     assert_eq!(server.calls_to("/api/auth/refresh").len(), 1);
@@ -83,7 +83,7 @@ async fn a_failed_refresh_ends_the_session_without_a_retry_loop() {
     });
     set_csrf_cookie("csrf-3");
     let (api, events) = client();
-    let error = api.get::<MeResponse>("/api/products").await.unwrap_err();
+    let error = api.products().await.unwrap_err();
     assert_eq!(error.code(), Some(ErrorCode::InvalidRefreshToken));
     assert_eq!(
         server.calls_to("/api/products").len(),
@@ -102,10 +102,7 @@ async fn a_refresh_that_cannot_reach_the_server_keeps_the_session() {
     });
     set_csrf_cookie("csrf-4");
     let (api, events) = client();
-    assert_eq!(
-        api.get::<MeResponse>("/api/me").await.unwrap_err(),
-        ClientError::Network
-    );
+    assert_eq!(api.me().await.unwrap_err(), ClientError::Network);
     assert!(
         events.borrow().is_empty(),
         "offline is not a reason to sign out"
@@ -121,10 +118,22 @@ async fn the_csrf_header_goes_on_post_and_delete_but_not_get() {
     });
     set_csrf_cookie("the-csrf-token");
     let (api, _) = client();
-    api.get::<MeResponse>("/api/me").await.unwrap();
+    api.me().await.unwrap();
     api.refresh().await.unwrap();
-    api.delete("/api/sessions/s2").await.unwrap();
+    api.revoke_session("s2").await.unwrap();
     let calls = server.calls();
+    let paths: Vec<_> = calls
+        .iter()
+        .map(|c| (c.method.as_str(), c.path.as_str()))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            ("GET", "/api/me"),
+            ("POST", "/api/auth/refresh"),
+            ("DELETE", "/api/sessions/s2"),
+        ]
+    );
     let csrf = |method: &str| {
         calls
             .iter()
@@ -136,6 +145,34 @@ async fn the_csrf_header_goes_on_post_and_delete_but_not_get() {
     assert_eq!(csrf("GET"), None);
     assert_eq!(csrf("POST").as_deref(), Some("the-csrf-token"));
     assert_eq!(csrf("DELETE").as_deref(), Some("the-csrf-token"));
+}
+
+#[wasm_bindgen_test]
+async fn each_typed_read_asks_its_own_path_and_decodes_the_answer() {
+    let server = FakeServer::install(|call| {
+        match call.path.as_str() {
+        "/api/me" => Reply::Json(200, ME.into()),
+        "/api/products" => Reply::Json(200, r#"[{"id":1,"name":"Lamp","price_cents":1299}]"#.into()),
+        "/api/sessions" => Reply::Json(
+            200,
+            r#"[{"id":"s1","created_at":1,"last_used_at":2,"expires_at":3,"user_agent":null,"ip":null,"current":true}]"#.into(),
+        ),
+        "/api/admin/users" => Reply::Json(
+            200,
+            r#"[{"id":"u1","email":"ann@example.com","role":"admin","created_at":1}]"#.into(),
+        ),
+        _ => Reply::Json(404, error_json("not_found")),
+    }
+    });
+    let (api, _) = client();
+    assert_eq!(api.me().await.unwrap().user.email, "ann@example.com");
+    assert_eq!(api.products().await.unwrap()[0].name, "Lamp");
+    assert!(api.sessions().await.unwrap()[0].current);
+    assert_eq!(
+        api.admin_users().await.unwrap()[0].role,
+        shared::Role::Admin
+    );
+    assert_eq!(server.calls().len(), 4, "{:?}", server.calls());
 }
 
 #[wasm_bindgen_test]
@@ -155,7 +192,7 @@ async fn html_garbage_and_silence_become_readable_errors() {
     ] {
         let mut reply = Some(reply);
         let _server = FakeServer::install(move |_| reply.take().unwrap_or(Reply::NetworkError));
-        let error = api.get::<MeResponse>("/api/health").await.unwrap_err();
+        let error = api.me().await.unwrap_err();
         assert!(error.message().contains(expected), "{}", error.message());
     }
 }

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::validation::password_rules;
+
 /// Every error code the API can answer with; serialised in `snake_case`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -88,12 +90,14 @@ impl ErrorCode {
     }
 
     /// A plain sentence for people; the same for every occurrence of the code.
-    pub fn message(self) -> &'static str {
+    ///
+    /// `const` so that the SPA can name a message as a constant of its own.
+    pub const fn message(self) -> &'static str {
         match self {
             Self::InvalidBody => "The request body is not valid for this endpoint.",
             Self::InvalidEmail => "Enter a valid email address.",
             Self::WeakPassword => {
-                "Choose a stronger password: at least 8 characters, not a common password, and not containing your email name."
+                concat!("Choose a stronger password: ", password_rules!(), ".")
             }
             Self::PasswordTooLong => "Passwords can be at most 128 characters long.",
             Self::EmailTaken => "An account with this email already exists.",
@@ -158,6 +162,17 @@ impl From<ErrorCode> for ErrorBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_weak_password_message_states_the_password_rules() {
+        assert_eq!(
+            ErrorCode::WeakPassword.message(),
+            format!(
+                "Choose a stronger password: {}.",
+                crate::validation::PASSWORD_RULES
+            )
+        );
+    }
 
     #[test]
     fn as_str_matches_the_serde_name_of_every_code() {

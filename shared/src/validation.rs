@@ -13,6 +13,19 @@ pub const PASSWORD_MAX_CHARS: usize = 128;
 /// Local parts shorter than this are not searched for in passwords (too many false hits).
 const LOCAL_PART_MIN_CHECKED: usize = 3;
 
+/// The password rules in words, as a literal, so that `concat!` can build
+/// [`ErrorCode::WeakPassword`]'s message from it and that message and [`PASSWORD_RULES`]
+/// cannot disagree.
+macro_rules! password_rules {
+    () => {
+        "at least 8 characters, not a common password, and not containing your email name"
+    };
+}
+pub(crate) use password_rules;
+
+/// The password rules in words, for a hint next to a new password (the SPA's register page).
+pub const PASSWORD_RULES: &str = password_rules!();
+
 /// Why an email was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EmailProblem {
@@ -214,6 +227,12 @@ mod tests {
         );
         // Very short local parts are not searched for.
         assert_eq!(check_password("jojojojojo", "jo@example.com"), Ok(()));
+    }
+
+    #[test]
+    fn the_password_rules_in_words_state_the_minimum_length() {
+        let minimum = format!("at least {PASSWORD_MIN_CHARS} characters");
+        assert!(PASSWORD_RULES.contains(&minimum), "{PASSWORD_RULES}");
     }
 
     #[test]

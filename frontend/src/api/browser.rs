@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use futures::channel::oneshot;
 use js_sys::{Promise, Reflect};
+use shared::names::cookies::{CSRF, SECURE_PREFIX};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
@@ -76,9 +77,9 @@ pub fn cookie(name: &str) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-/// The CSRF token the server set (named with `__Secure-` on HTTPS deployments).
+/// The CSRF token the server set (its name prefixed with `__Secure-` on HTTPS deployments).
 pub fn csrf_token() -> Option<String> {
-    cookie("__Secure-csrf_token").or_else(|| cookie("csrf_token"))
+    cookie(&format!("{SECURE_PREFIX}{CSRF}")).or_else(|| cookie(CSRF))
 }
 
 /// NFKC normalisation by the browser (`String.prototype.normalize`).

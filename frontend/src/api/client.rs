@@ -10,7 +10,8 @@ use futures::future::{LocalBoxFuture, Shared};
 use gloo_net::http::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use shared::{AuthResponse, Credentials, SessionView};
+use shared::names::{CSRF_HEADER, paths};
+use shared::{AuthResponse, Credentials, MeResponse, Product, SessionInfo, SessionView, UserView};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent, RequestCredentials};
@@ -21,13 +22,9 @@ use super::error::ClientError;
 /// The BroadcastChannel (and Web Lock) name shared by the tabs of one browser.
 const TAB_CHANNEL: &str = "jwt-auth";
 const REFRESH_LOCK: &str = "jwt-auth-refresh";
-const LOGIN_PATH: &str = "/api/auth/login";
-const REGISTER_PATH: &str = "/api/auth/register";
-const REFRESH_PATH: &str = "/api/auth/refresh";
-const LOGOUT_PATH: &str = "/api/auth/logout";
 /// The endpoints that start or end a session: a 401 from them is their answer, and
 /// refreshing to retry them would make no sense (or loop, for refresh itself).
-const SESSION_PATHS: [&str; 4] = [LOGIN_PATH, REGISTER_PATH, REFRESH_PATH, LOGOUT_PATH];
+const SESSION_PATHS: [&str; 4] = [paths::LOGIN, paths::REGISTER, paths::REFRESH, paths::LOGOUT];
 
 /// What the rest of the app needs to know about the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,24 +129,49 @@ impl Api {
         self.inner.latest.borrow().clone()
     }
 
+    /// The signed-in user.
+    pub async fn me(&self) -> Result<MeResponse, ClientError> {
+        self.get(paths::ME).await
+    }
+
+    /// The sample protected data.
+    pub async fn products(&self) -> Result<Vec<Product>, ClientError> {
+        self.get(paths::PRODUCTS).await
+    }
+
+    /// The signed-in user's live sessions (devices).
+    pub async fn sessions(&self) -> Result<Vec<SessionInfo>, ClientError> {
+        self.get(paths::SESSIONS).await
+    }
+
+    /// Ends one of the user's sessions.
+    pub async fn revoke_session(&self, id: &str) -> Result<(), ClientError> {
+        self.delete(&paths::session(id)).await
+    }
+
+    /// Every user (admins only).
+    pub async fn admin_users(&self) -> Result<Vec<UserView>, ClientError> {
+        self.get(paths::ADMIN_USERS).await
+    }
+
     /// `GET path`, decoded.
-    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         decode(&self.call(Method::GET, path, None).await?)
     }
 
     /// `DELETE path`, expecting no content.
-    pub async fn delete(&self, path: &str) -> Result<(), ClientError> {
+    async fn delete(&self, path: &str) -> Result<(), ClientError> {
         no_content(&self.call(Method::DELETE, path, None).await?)
     }
 
     /// Signs in; tells the other tabs.
     pub async fn login(&self, credentials: &Credentials) -> Result<AuthResponse, ClientError> {
-        self.start_session(LOGIN_PATH, credentials).await
+        self.start_session(paths::LOGIN, credentials).await
     }
 
     /// Creates an account and signs in; tells the other tabs.
     pub async fn register(&self, credentials: &Credentials) -> Result<AuthResponse, ClientError> {
-        self.start_session(REGISTER_PATH, credentials).await
+        self.start_session(paths::REGISTER, credentials).await
     }
 
     async fn start_session(
@@ -168,7 +190,7 @@ impl Api {
     /// Signs out here and in every tab, whatever the server answers.
     pub async fn logout(&self) -> Result<(), ClientError> {
         let result = self
-            .send(Method::POST, LOGOUT_PATH, None)
+            .send(Method::POST, paths::LOGOUT, None)
             .await
             .and_then(|reply| no_content(&reply));
         self.end(SessionEvent::SignedOut);
@@ -178,11 +200,7 @@ impl Api {
 
     /// Ends every session of the user, then signs out here and in every tab.
     pub async fn logout_all(&self) -> Result<(), ClientError> {
-        no_content(
-            &self
-                .call(Method::POST, "/api/auth/logout-all", None)
-                .await?,
-        )?;
+        no_content(&self.call(Method::POST, paths::LOGOUT_ALL, None).await?)?;
         self.end(SessionEvent::SignedOut);
         self.tell_tabs(&TabMessage::SignedOut);
         Ok(())
@@ -190,11 +208,7 @@ impl Api {
 
     /// Ends every other session of the user in one request; this one stays signed in.
     pub async fn logout_others(&self) -> Result<(), ClientError> {
-        no_content(
-            &self
-                .call(Method::POST, "/api/auth/logout-others", None)
-                .await?,
-        )
+        no_content(&self.call(Method::POST, paths::LOGOUT_OTHERS, None).await?)
     }
 
     /// At start-up: resumes the session this browser has, if any. Without the CSRF
@@ -239,7 +253,7 @@ impl Api {
                 return Ok(auth);
             }
             let result: Result<AuthResponse, ClientError> =
-                match this.send(Method::POST, REFRESH_PATH, None).await {
+                match this.send(Method::POST, paths::REFRESH, None).await {
                     Ok(reply) => decode(&reply),
                     Err(error) => Err(error),
                 };
@@ -291,7 +305,7 @@ impl Api {
             .credentials(RequestCredentials::SameOrigin)
             .header("Accept", "application/json");
         if unsafe_method && let Some(token) = browser::csrf_token() {
-            builder = builder.header("X-CSRF-Token", &token);
+            builder = builder.header(CSRF_HEADER, &token);
         }
         let request = match body {
             Some(json) => builder

@@ -1,5 +1,4 @@
 use std::future::Future;
-use std::sync::Arc;
 
 use leptos::prelude::*;
 
@@ -9,8 +8,8 @@ use crate::api::ClientError;
 /// Data fetched from the API: nothing yet, or the answer.
 pub type Loaded<T> = RwSignal<Option<Result<T, ClientError>>>;
 
-/// Fetches again into the same [`Loaded`].
-pub type Reload = Arc<dyn Fn() + Send + Sync>;
+/// Fetches again into the same [`Loaded`] (`reload.run(())`).
+pub type Reload = Callback<()>;
 
 /// Starts fetching into a fresh [`Loaded`]; the returned [`Reload`] fetches again.
 ///
@@ -22,7 +21,7 @@ where
     F: Future<Output = Result<T, ClientError>> + 'static,
 {
     let data: Loaded<T> = RwSignal::new(None);
-    let reload: Reload = Arc::new(move || {
+    let reload: Reload = Callback::new(move |()| {
         // Show the loading state again, so a reload is visibly a reload.
         data.set(None);
         let request = fetch();
@@ -31,7 +30,7 @@ where
             data.try_set(Some(result));
         });
     });
-    reload();
+    reload.run(());
     (data, reload)
 }
 

@@ -24,7 +24,7 @@ pub fn AdminPage() -> impl IntoView {
 
 #[component]
 fn UserList() -> impl IntoView {
-    let (users, _) = load(|| async { api().get::<Vec<UserView>>("/api/admin/users").await });
+    let (users, _) = load(|| async { api().admin_users().await });
     view! {
         <section>
             <h1>"Users"</h1>

@@ -9,7 +9,7 @@ use crate::session::Session;
 #[component]
 pub fn HomePage() -> impl IntoView {
     let session = Session::get();
-    let (products, reload) = load(|| async { api().get::<Vec<Product>>("/api/products").await });
+    let (products, reload) = load(|| async { api().products().await });
     view! {
         <section>
             <h1>"Welcome"</h1>
@@ -19,7 +19,7 @@ pub fn HomePage() -> impl IntoView {
             })}
             <div class="section-head">
                 <h2>"Products"</h2>
-                <button type="button" class="secondary" id="reload-products" on:click=move |_| reload()>
+                <button type="button" class="secondary" id="reload-products" on:click=move |_| reload.run(())>
                     "Reload"
                 </button>
             </div>

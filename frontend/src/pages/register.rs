@@ -1,4 +1,5 @@
 use leptos::prelude::*;
+use shared::validation::PASSWORD_RULES;
 
 use crate::components::{CredentialsForm, Mode};
 use crate::routes::{Link, Page, navigate};
@@ -16,7 +17,7 @@ pub fn RegisterPage() -> impl IntoView {
     view! {
         <section class="narrow">
             <h1>"Create an account"</h1>
-            <p class="hint">"Use at least 8 characters. Common passwords and ones containing your email name are refused."</p>
+            <p class="hint">"Choose a password: " {PASSWORD_RULES} "."</p>
             <CredentialsForm mode=Mode::Register/>
             <p class="aside">"Already registered? " <Link page=Page::Login>"Sign in"</Link></p>
         </section>

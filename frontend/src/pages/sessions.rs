@@ -1,5 +1,4 @@
 use std::future::Future;
-use std::sync::Arc;
 
 use leptos::prelude::*;
 use shared::SessionInfo;
@@ -10,18 +9,14 @@ use crate::components::{Alert, Reload, load, show_loaded};
 /// Your devices: revoke one, sign out everywhere else, or everywhere.
 #[component]
 pub fn SessionsPage() -> impl IntoView {
-    let (sessions, reload) =
-        load(|| async { api().get::<Vec<SessionInfo>>("/api/sessions").await });
+    let (sessions, reload) = load(|| async { api().sessions().await });
     let error = RwSignal::new(None::<String>);
     let pending = RwSignal::new(false);
 
-    let revoke: Arc<dyn Fn(String) + Send + Sync> = {
-        let reload = Arc::clone(&reload);
-        Arc::new(move |id: String| {
-            let work = async move { api().delete(&format!("/api/sessions/{id}")).await };
-            then_reload(work, pending, error, &reload);
-        })
-    };
+    let revoke = Callback::new(move |id: String| {
+        let work = async move { api().revoke_session(&id).await };
+        then_reload(work, pending, error, reload);
+    });
     let has_others = move || {
         sessions.with(|state| matches!(state, Some(Ok(list)) if list.iter().any(|s| !s.current)))
     };
@@ -31,7 +26,7 @@ pub fn SessionsPage() -> impl IntoView {
             async { api().logout_others().await },
             pending,
             error,
-            &reload,
+            reload,
         );
     };
     let everywhere = move |_| {
@@ -58,7 +53,7 @@ pub fn SessionsPage() -> impl IntoView {
             </div>
             {show_loaded(sessions, move |list: &Vec<SessionInfo>| view! {
                 <ul class="sessions" id="sessions">
-                    {list.iter().map(|s| session_row(s, pending, Arc::clone(&revoke))).collect_view()}
+                    {list.iter().map(|s| session_row(s, pending, revoke)).collect_view()}
                 </ul>
             }.into_any())}
         </section>
@@ -70,21 +65,21 @@ fn then_reload(
     work: impl Future<Output = Result<(), ClientError>> + 'static,
     pending: RwSignal<bool>,
     error: RwSignal<Option<String>>,
-    reload: &Reload,
+    reload: Reload,
 ) {
     pending.set(true);
-    let reload = Arc::clone(reload);
     leptos::task::spawn_local(async move {
         error.set(work.await.err().map(|e| e.message()));
         pending.set(false);
-        reload();
+        // The page may have gone meanwhile, and its reload with it.
+        reload.try_run(());
     });
 }
 
 fn session_row(
     session: &SessionInfo,
     pending: RwSignal<bool>,
-    revoke: Arc<dyn Fn(String) + Send + Sync>,
+    revoke: Callback<String>,
 ) -> impl IntoView {
     let id = session.id.clone();
     let device = session
@@ -105,7 +100,7 @@ fn session_row(
             </div>
             {(!session.current).then(|| view! {
                 <button type="button" class="secondary revoke" disabled=move || pending.get()
-                    on:click=move |_| revoke(id.clone())>"Revoke"</button>
+                    on:click=move |_| revoke.run(id.clone())>"Revoke"</button>
             })}
         </li>
     }
