@@ -8,6 +8,7 @@ use cookie_store::{CookieStore, RawCookie};
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
+use shared::names::{CSRF_HEADER, cookies, paths};
 
 use crate::error_code;
 
@@ -42,8 +43,8 @@ impl Browser {
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         let unsafe_method = !matches!(method, Method::GET | Method::HEAD);
         let builder = self.request_without_csrf(method, path);
-        match self.cookie("csrf_token") {
-            Some(csrf) if unsafe_method => builder.header("x-csrf-token", csrf),
+        match self.cookie(cookies::CSRF) {
+            Some(csrf) if unsafe_method => builder.header(CSRF_HEADER, csrf),
             _ => builder,
         }
     }
@@ -90,7 +91,7 @@ impl Browser {
     /// `POST /api/auth/register`.
     pub async fn register(&self, email: &str, password: &str) -> Response {
         self.post_json(
-            "/api/auth/register",
+            paths::REGISTER,
             &json!({"email": email, "password": password}),
         )
         .await
@@ -98,16 +99,13 @@ impl Browser {
 
     /// `POST /api/auth/login`.
     pub async fn login(&self, email: &str, password: &str) -> Response {
-        self.post_json(
-            "/api/auth/login",
-            &json!({"email": email, "password": password}),
-        )
-        .await
+        self.post_json(paths::LOGIN, &json!({"email": email, "password": password}))
+            .await
     }
 
     /// `POST /api/auth/refresh`.
     pub async fn refresh(&self) -> Response {
-        self.post("/api/auth/refresh").await
+        self.post(paths::REFRESH).await
     }
 
     /// A cookie's current value (whatever its path).
@@ -149,7 +147,7 @@ impl Browser {
     /// Asserts that this profile's session is over: its access token is refused as
     /// revoked and its refresh token no longer works.
     pub async fn assert_session_revoked(&self) {
-        let me = self.get("/api/me").await;
+        let me = self.get(paths::ME).await;
         assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(error_code(me).await, "session_revoked");
         let refresh = self.refresh().await;

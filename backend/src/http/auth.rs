@@ -9,6 +9,8 @@ use axum::{Json, Router};
 use axum_extra::extract::cookie::CookieJar;
 use shared::{AuthResponse, Credentials, ErrorCode, SessionView};
 
+use shared::names::paths;
+
 use super::HttpState;
 use super::cookies;
 use super::error::ApiError;
@@ -23,12 +25,12 @@ pub const AUTH_BODY_LIMIT: usize = 16 * 1024;
 /// Routes under `/api/auth`.
 pub fn router() -> Router<HttpState> {
     Router::new()
-        .route("/register", post(register))
-        .route("/login", post(login))
-        .route("/refresh", post(refresh))
-        .route("/logout", post(logout))
-        .route("/logout-all", post(logout_all))
-        .route("/logout-others", post(logout_others))
+        .route(paths::REGISTER, post(register))
+        .route(paths::LOGIN, post(login))
+        .route(paths::REFRESH, post(refresh))
+        .route(paths::LOGOUT, post(logout))
+        .route(paths::LOGOUT_ALL, post(logout_all))
+        .route(paths::LOGOUT_OTHERS, post(logout_others))
         .layer(DefaultBodyLimit::max(AUTH_BODY_LIMIT))
         .layer(middleware::from_fn(refuse_large_bodies))
 }

@@ -7,14 +7,8 @@ use crate::auth::device::DEVICE_TTL_SECS;
 use crate::auth::sessions::IssuedTokens;
 use crate::crypto::{is_token_shaped, random_token};
 
-/// The access token (JWT), sent to every `/api` path.
-pub const ACCESS: &str = "access_token";
-/// The refresh token, sent only to `/api/auth` paths.
-pub const REFRESH: &str = "refresh_token";
-/// The CSRF token, readable by the SPA, echoed in `X-CSRF-Token`.
-pub const CSRF: &str = "csrf_token";
-/// The device cookie (see `auth::device`), sent only to `/api/auth` paths.
-pub const DEVICE: &str = "device";
+use shared::names::cookies::SECURE_PREFIX;
+pub use shared::names::cookies::{ACCESS, CSRF, DEVICE, REFRESH};
 
 /// Cookie names and attributes for this deployment.
 #[derive(Debug, Clone, Copy)]
@@ -31,7 +25,7 @@ impl CookiePolicy {
     /// The on-the-wire name of a cookie.
     pub fn name(&self, base: &'static str) -> String {
         if self.secure {
-            format!("__Secure-{base}")
+            format!("{SECURE_PREFIX}{base}")
         } else {
             base.to_owned()
         }

@@ -14,19 +14,17 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use shared::ErrorCode;
+use shared::names::{CSRF_HEADER, paths};
 
 use super::HttpState;
 use super::cookies;
 use super::error::ApiError;
 use crate::crypto::secure_eq;
 
-/// The double-submit header.
-pub const CSRF_HEADER: &str = "x-csrf-token";
-
 /// Paths that need the origin checks but not the double-submit token.
-const TOKENLESS_PATHS: [&str; 2] = ["/api/auth/login", "/api/auth/register"];
+const TOKENLESS_PATHS: [&str; 2] = [paths::LOGIN, paths::REGISTER];
 /// Paths that act on the refresh cookie, so an `Authorization` header does not exempt them.
-const REFRESH_COOKIE_PATHS: [&str; 2] = ["/api/auth/refresh", "/api/auth/logout"];
+const REFRESH_COOKIE_PATHS: [&str; 2] = [paths::REFRESH, paths::LOGOUT];
 
 /// Middleware: refuses forged state-changing requests with 403 `csrf_rejected`.
 pub async fn protect(State(state): State<HttpState>, request: Request, next: Next) -> Response {
@@ -34,7 +32,10 @@ pub async fn protect(State(state): State<HttpState>, request: Request, next: Nex
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
     );
-    if unsafe_method && request.uri().path().starts_with("/api") && !allowed(&state, &request) {
+    if unsafe_method
+        && request.uri().path().starts_with(paths::API_PREFIX)
+        && !allowed(&state, &request)
+    {
         return ApiError::new(ErrorCode::CsrfRejected).into_response();
     }
     next.run(request).await

@@ -7,6 +7,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use shared::{ErrorCode, HealthResponse};
 
+use shared::names::paths;
+
 use super::HttpState;
 use super::error::ApiError;
 
@@ -16,8 +18,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(2);
 /// Health routes.
 pub fn router() -> Router<HttpState> {
     Router::new()
-        .route("/health", get(health))
-        .route("/ready", get(ready))
+        .route(paths::HEALTH, get(health))
+        .route(paths::READY, get(ready))
 }
 
 async fn health() -> Json<HealthResponse> {

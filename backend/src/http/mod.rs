@@ -19,6 +19,7 @@ use axum::extract::{FromRef, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::any;
 use axum::{Router, middleware};
 use shared::ErrorCode;
 use tower::ServiceBuilder;
@@ -27,6 +28,8 @@ use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
+
+use shared::names::{CSRF_HEADER, paths};
 
 use crate::state::AppState;
 use cookies::CookiePolicy;
@@ -66,13 +69,19 @@ impl FromRef<HttpState> for AppState {
 /// The whole application: `/api/*` and the SPA.
 pub fn router(app: AppState) -> Router {
     let state = HttpState::new(app);
+    // Each feature's routes, by the paths in `shared::names`; anything else under /api is
+    // a JSON 404, never the SPA.
     let api = Router::new()
-        .nest("/auth", auth::router())
+        .merge(auth::router())
         .merge(users::router())
         .merge(sessions::router())
         .merge(products::router())
         .merge(health::router())
-        .fallback(api_not_found)
+        .route(paths::API_PREFIX, any(api_not_found))
+        .route(
+            &format!("{}/{{*rest}}", paths::API_PREFIX),
+            any(api_not_found),
+        )
         .method_not_allowed_fallback(method_not_allowed)
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
@@ -80,7 +89,7 @@ pub fn router(app: AppState) -> Router {
         ));
 
     Router::new()
-        .nest("/api", api)
+        .merge(api)
         .fallback_service(spa::service(&state.config.static_dir))
         .layer(
             ServiceBuilder::new()
@@ -94,7 +103,7 @@ pub fn router(app: AppState) -> Router {
                     header::AUTHORIZATION,
                     header::COOKIE,
                     header::SET_COOKIE,
-                    HeaderName::from_static(csrf::CSRF_HEADER),
+                    HeaderName::from_static(CSRF_HEADER),
                 ]))
                 .layer(
                     TraceLayer::new_for_http()

@@ -4,12 +4,14 @@ use axum::routing::get;
 use axum::{Json, Router};
 use shared::Product;
 
+use shared::names::paths;
+
 use super::HttpState;
 use super::extract::AuthUser;
 
 /// The product routes.
 pub fn router() -> Router<HttpState> {
-    Router::new().route("/products", get(list))
+    Router::new().route(paths::PRODUCTS, get(list))
 }
 
 async fn list(_auth: AuthUser) -> Json<Vec<Product>> {

@@ -6,6 +6,8 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use shared::{ErrorCode, SessionInfo};
 
+use shared::names::paths;
+
 use super::HttpState;
 use super::error::ApiError;
 use super::extract::AuthUser;
@@ -14,8 +16,8 @@ use crate::auth::sessions;
 /// Routes for listing and revoking sessions.
 pub fn router() -> Router<HttpState> {
     Router::new()
-        .route("/sessions", get(list))
-        .route("/sessions/{id}", delete(revoke))
+        .route(paths::SESSIONS, get(list))
+        .route(paths::SESSION, delete(revoke))
 }
 
 async fn list(

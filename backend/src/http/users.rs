@@ -5,6 +5,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use shared::{ErrorCode, MeResponse, Role, UserView};
 
+use shared::names::paths;
+
 use super::HttpState;
 use super::error::ApiError;
 use super::extract::AuthUser;
@@ -13,8 +15,8 @@ use crate::store::UserRow;
 /// Routes for the signed-in user and for admins.
 pub fn router() -> Router<HttpState> {
     Router::new()
-        .route("/me", get(me))
-        .route("/admin/users", get(list_users))
+        .route(paths::ME, get(me))
+        .route(paths::ADMIN_USERS, get(list_users))
 }
 
 async fn me(State(state): State<HttpState>, auth: AuthUser) -> Result<Json<MeResponse>, ApiError> {
