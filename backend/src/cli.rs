@@ -190,7 +190,7 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::SetRole { email, role, db } => {
             let email = canonical(&email)?;
-            if !open(&db).await?.set_role(&email, role.as_str()).await? {
+            if !open(&db).await?.set_role(&email, role).await? {
                 bail!("no user with email {email}");
             }
             println!("{email} is now {}", role.as_str());

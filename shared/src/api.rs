@@ -43,6 +43,14 @@ impl Role {
     }
 }
 
+impl TryFrom<String> for Role {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
+    }
+}
+
 impl std::str::FromStr for Role {
     type Err = String;
 

@@ -44,7 +44,7 @@ pub async fn create_account(
     let user = NewUser {
         email: &email,
         password_hash: &password_hash,
-        role: role.as_str(),
+        role,
         now,
     };
     match store.insert_user(user).await {

@@ -7,15 +7,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use axum_extra::extract::cookie::CookieJar;
-use shared::{AuthResponse, Credentials, ErrorCode, SessionView};
+use shared::{AuthResponse, Credentials, ErrorCode};
 
 use shared::names::paths;
 
-use super::HttpState;
 use super::cookies;
 use super::error::ApiError;
 use super::extract::{AppJson, AuthUser, access_token, verify_access_token};
-use super::users::user_view;
+use super::{HttpState, views};
 use crate::auth::accounts;
 use crate::auth::sessions::{self, ClientInfo, IssuedTokens};
 
@@ -151,14 +150,8 @@ async fn logout_others(
 }
 
 fn respond(state: &HttpState, jar: CookieJar, issued: &IssuedTokens) -> TokenResponse {
-    let body = AuthResponse {
-        user: user_view(&issued.user),
-        session: SessionView {
-            id: issued.session.id.clone(),
-            access_expires_at: issued.access_expires_at,
-            refresh_expires_at: issued.session.expires_at.div_euclid(1000),
-            server_time: issued.now_ms.div_euclid(1000),
-        },
-    };
-    (state.cookies.set_session(jar, issued), Json(body))
+    (
+        state.cookies.set_session(jar, issued),
+        Json(views::signed_in(issued)),
+    )
 }

@@ -10,6 +10,7 @@ pub mod products;
 pub mod sessions;
 pub mod spa;
 pub mod users;
+pub mod views;
 
 use std::time::Duration;
 

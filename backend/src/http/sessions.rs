@@ -8,9 +8,9 @@ use shared::{ErrorCode, SessionInfo};
 
 use shared::names::paths;
 
-use super::HttpState;
 use super::error::ApiError;
 use super::extract::AuthUser;
+use super::{HttpState, views};
 use crate::auth::sessions;
 
 /// Routes for listing and revoking sessions.
@@ -30,15 +30,7 @@ async fn list(
         .await?;
     let list = rows
         .into_iter()
-        .map(|row| SessionInfo {
-            current: row.id == auth.session_id,
-            id: row.id,
-            created_at: row.created_at.div_euclid(1000),
-            last_used_at: row.last_used_at.div_euclid(1000),
-            expires_at: row.expires_at.div_euclid(1000),
-            user_agent: row.user_agent,
-            ip: row.ip,
-        })
+        .map(|row| views::session_info(row, &auth.session_id))
         .collect();
     Ok(Json(list))
 }

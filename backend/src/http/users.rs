@@ -7,10 +7,9 @@ use shared::{ErrorCode, MeResponse, Role, UserView};
 
 use shared::names::paths;
 
-use super::HttpState;
 use super::error::ApiError;
 use super::extract::AuthUser;
-use crate::store::UserRow;
+use super::{HttpState, views};
 
 /// Routes for the signed-in user and for admins.
 pub fn router() -> Router<HttpState> {
@@ -26,7 +25,7 @@ async fn me(State(state): State<HttpState>, auth: AuthUser) -> Result<Json<MeRes
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken))?;
     Ok(Json(MeResponse {
-        user: user_view(&user),
+        user: views::user(&user),
     }))
 }
 
@@ -38,16 +37,5 @@ async fn list_users(
         return Err(ApiError::new(ErrorCode::Forbidden));
     }
     let users = state.store.list_users().await?;
-    Ok(Json(users.iter().map(user_view).collect()))
-}
-
-/// The public view of a stored user.
-pub fn user_view(user: &UserRow) -> UserView {
-    UserView {
-        id: user.id.clone(),
-        email: user.email.clone(),
-        // The column has a CHECK constraint; anything else would be a corrupt row.
-        role: user.role.parse().unwrap_or(Role::User),
-        created_at: user.created_at.div_euclid(1000),
-    }
+    Ok(Json(users.iter().map(views::user).collect()))
 }

@@ -151,9 +151,34 @@ fn sqlite_url(url: &str) -> anyhow::Result<String> {
     })
 }
 
-fn map_insert_error(error: sqlx::Error) -> InsertError {
+/// A unique constraint, as each database names it in its errors.
+struct UniqueConstraint {
+    /// PostgreSQL's constraint name.
+    postgres: &'static str,
+    /// SQLite's `table.column` in "UNIQUE constraint failed: …".
+    sqlite: &'static str,
+}
+
+/// The unique email of `users`.
+const USERS_EMAIL: UniqueConstraint = UniqueConstraint {
+    postgres: "users_email_key",
+    sqlite: "users.email",
+};
+
+/// [`InsertError::Conflict`] when `error` violates `constraint`, and only that one: any
+/// other violation is a bug, not a taken value.
+fn on_constraint(error: sqlx::Error, constraint: &UniqueConstraint) -> InsertError {
     match &error {
-        sqlx::Error::Database(db) if db.is_unique_violation() => InsertError::Conflict,
+        sqlx::Error::Database(db)
+            if db.is_unique_violation()
+                && (db.constraint() == Some(constraint.postgres)
+                    || db
+                        .message()
+                        .strip_prefix("UNIQUE constraint failed: ")
+                        .is_some_and(|columns| columns == constraint.sqlite)) =>
+        {
+            InsertError::Conflict
+        }
         _ => InsertError::Db(error),
     }
 }

@@ -1,6 +1,8 @@
 //! The `users` table.
 
-use super::{InsertError, Store, map_insert_error};
+use shared::Role;
+
+use super::{InsertError, Store, USERS_EMAIL, on_constraint};
 
 /// A user as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -11,8 +13,9 @@ pub struct UserRow {
     pub email: String,
     /// argon2id PHC string.
     pub password_hash: String,
-    /// `user` or `admin`.
-    pub role: String,
+    /// Parsed here, once: a row with any other role is an error where it is read.
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     /// Unix ms.
     pub created_at: i64,
     /// Unix ms, when disabled.
@@ -25,8 +28,8 @@ pub struct NewUser<'a> {
     pub email: &'a str,
     /// argon2id PHC string.
     pub password_hash: &'a str,
-    /// `user` or `admin`.
-    pub role: &'a str,
+    /// The role.
+    pub role: Role,
     /// Unix ms.
     pub now: i64,
 }
@@ -43,11 +46,11 @@ impl Store {
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(user.email)
         .bind(user.password_hash)
-        .bind(user.role)
+        .bind(user.role.as_str())
         .bind(user.now)
         .fetch_one(&self.pool)
         .await
-        .map_err(map_insert_error)
+        .map_err(|error| on_constraint(error, &USERS_EMAIL))
     }
 
     /// The user with this canonical email.
@@ -76,9 +79,9 @@ impl Store {
     }
 
     /// Sets a user's role; false when there is no such user.
-    pub async fn set_role(&self, email: &str, role: &str) -> sqlx::Result<bool> {
+    pub async fn set_role(&self, email: &str, role: Role) -> sqlx::Result<bool> {
         let done = sqlx::query("UPDATE users SET role = $1 WHERE email = $2")
-            .bind(role)
+            .bind(role.as_str())
             .bind(email)
             .execute(&self.pool)
             .await?;

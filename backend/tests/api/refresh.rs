@@ -181,7 +181,7 @@ async fn a_role_change_applies_at_the_next_refresh() {
     assert!(
         app.state
             .store
-            .set_role("promoted@example.com", "admin")
+            .set_role("promoted@example.com", Role::Admin)
             .await
             .unwrap()
     );
