@@ -10,11 +10,13 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::auth::accounts::Accounts;
 use crate::auth::device::DeviceCookies;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::PasswordHasher;
 use crate::auth::refresh_token::RefreshTokens;
 use crate::auth::revocation::{self, RevokedSessions};
+use crate::auth::sessions::{Lifetimes, Sessions};
 use crate::auth::throttle;
 use crate::clock::{Clock, millis};
 use crate::config::Config;
@@ -57,7 +59,7 @@ impl Application {
         }
 
         let secret = config.jwt_secret.expose_secret();
-        let jwt = JwtKeys::new(secret);
+        let jwt = Arc::new(JwtKeys::new(secret));
         jwt.self_test(clock.now_ms())?;
         let refresh_tokens = RefreshTokens::new(secret);
         let devices = DeviceCookies::new(secret);
@@ -73,15 +75,32 @@ impl Application {
         let listener = TcpListener::bind(config.bind_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind_addr))?;
+        let accounts = Accounts {
+            store: store.clone(),
+            hasher,
+            devices: Arc::new(devices),
+            clock: Arc::clone(&clock),
+        };
+        let sessions = Sessions {
+            store: store.clone(),
+            jwt: Arc::clone(&jwt),
+            refresh_tokens: Arc::new(refresh_tokens),
+            revoked: revoked.clone(),
+            clock: Arc::clone(&clock),
+            lifetimes: Lifetimes {
+                access: config.access_token_ttl,
+                session: config.refresh_token_ttl,
+                reuse_grace: config.refresh_reuse_grace,
+            },
+        };
         let state = AppState {
             config: Arc::new(config),
             store,
-            jwt: Arc::new(jwt),
-            refresh_tokens: Arc::new(refresh_tokens),
-            devices: Arc::new(devices),
-            hasher,
+            jwt,
             revoked,
             clock,
+            accounts,
+            sessions,
         };
         Ok(Self { listener, state })
     }

@@ -1,12 +1,12 @@
-//! What every handler can reach.
+//! What every handler can reach: the configuration, the flows, and the parts the HTTP
+//! layer uses directly (verifying access tokens needs no flow and no database).
 
 use std::sync::Arc;
 
-use crate::auth::device::DeviceCookies;
+use crate::auth::accounts::Accounts;
 use crate::auth::jwt::JwtKeys;
-use crate::auth::password::PasswordHasher;
-use crate::auth::refresh_token::RefreshTokens;
 use crate::auth::revocation::RevokedSessions;
+use crate::auth::sessions::Sessions;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::Store;
@@ -18,16 +18,14 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The database.
     pub store: Store,
-    /// Signs and verifies access tokens.
+    /// Verifies access tokens.
     pub jwt: Arc<JwtKeys>,
-    /// Makes and checks device cookies.
-    pub devices: Arc<DeviceCookies>,
-    /// Makes refresh token values and their successors.
-    pub refresh_tokens: Arc<RefreshTokens>,
-    /// The bounded argon2id pool.
-    pub hasher: PasswordHasher,
     /// Sessions whose access tokens are refused, kept in memory.
     pub revoked: RevokedSessions,
     /// The source of "now".
     pub clock: Arc<dyn Clock>,
+    /// Registration and password sign-in.
+    pub accounts: Accounts,
+    /// Starting, refreshing and ending sessions.
+    pub sessions: Sessions,
 }

@@ -3,12 +3,14 @@
 use shared::validation::{PasswordProblem, canonical_email, check_password, normalize_password};
 use shared::{Credentials, ErrorCode, Role};
 
-use super::device::Account;
+use std::sync::Arc;
+
+use super::device::{Account, DeviceCookies};
 use super::password::{self, PasswordHasher};
 use super::throttle::{self, Outcome};
+use crate::clock::Clock;
 use crate::crypto::sha256_hex;
 use crate::error::Error;
-use crate::state::AppState;
 use crate::store::{FailureScope, InsertError, NewUser, Store, UserRow};
 
 /// Validates and normalises a new account's email and password.
@@ -21,12 +23,6 @@ pub fn validate_new_account(email: &str, password: &str) -> Result<(String, Stri
         return Err(PasswordProblem::Common.code());
     }
     Ok((email, password))
-}
-
-/// Creates an account with role `user` (registration).
-pub async fn register(state: &AppState, credentials: Credentials) -> Result<UserRow, Error> {
-    let now = state.clock.now_ms();
-    create_account(&state.store, &state.hasher, &credentials, Role::User, now).await
 }
 
 /// Creates an account: validates the email and password, hashes the password, stores the
@@ -63,53 +59,73 @@ pub struct SignedIn {
     pub device_id: Option<String>,
 }
 
-/// Checks a password login, counting the attempt and enforcing the throttle.
-///
-/// The attempt is counted before the password is checked (see [`throttle::admit`]), against
-/// the browser's device when it presents a valid device cookie for the account, else
-/// against the account. An unknown email costs the same work and gets the same answer as a
-/// wrong password, and is counted too, so neither timing nor throttling reveals which
-/// emails have accounts. A disabled account is only reported once the password is proven.
-pub async fn login(
-    state: &AppState,
-    credentials: Credentials,
-    ip: &str,
-    device_cookie: Option<&str>,
-) -> Result<SignedIn, Error> {
-    let now = state.clock.now_ms();
-    let account = throttle_subject(&credentials.email);
-    let user = state.store.user_by_email(&account).await?;
-    let device_id = user.as_ref().zip(device_cookie).and_then(|(user, cookie)| {
-        state
-            .devices
-            .device_for(cookie, device_account(user), now.div_euclid(1000))
-    });
-    let owner = match &device_id {
-        Some(device) => (FailureScope::Device, device.as_str()),
-        None => (FailureScope::Account, account.as_str()),
-    };
-    let attempt = uuid::Uuid::new_v4().to_string();
-    throttle::admit(&state.store, owner, ip, &attempt, now).await?;
+/// The password sign-in flows, over what they use (cheap to clone).
+#[derive(Clone)]
+pub struct Accounts {
+    /// The database.
+    pub store: Store,
+    /// The bounded argon2id pool.
+    pub hasher: PasswordHasher,
+    /// Makes and checks device cookies.
+    pub devices: Arc<DeviceCookies>,
+    /// The source of "now".
+    pub clock: Arc<dyn Clock>,
+}
 
-    let password = normalize_password(&credentials.password);
-    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-    let verified = match state.hasher.verify(password, stored_hash).await {
-        Ok(verified) => verified,
-        Err(error) => {
-            // Not checked, so not held against anyone; if this fails too, it stays counted.
-            let _ = throttle::settle(&state.store, owner, &attempt, Outcome::NotCounted).await;
-            return Err(error);
-        }
-    };
-    let Some(user) = user.filter(|_| verified) else {
-        return Err(Error::new(ErrorCode::InvalidCredentials));
-    };
-    if user.disabled_at.is_some() {
-        throttle::settle(&state.store, owner, &attempt, Outcome::NotCounted).await?;
-        return Err(Error::new(ErrorCode::AccountDisabled));
+impl Accounts {
+    /// Creates an account with role `user` (registration).
+    pub async fn register(&self, credentials: Credentials) -> Result<UserRow, Error> {
+        let now = self.clock.now_ms();
+        create_account(&self.store, &self.hasher, &credentials, Role::User, now).await
     }
-    throttle::settle(&state.store, owner, &attempt, Outcome::Succeeded).await?;
-    Ok(SignedIn { user, device_id })
+
+    /// Checks a password login, counting the attempt and enforcing the throttle.
+    ///
+    /// The attempt is counted before the password is checked (see [`throttle::admit`]), against
+    /// the browser's device when it presents a valid device cookie for the account, else
+    /// against the account. An unknown email costs the same work and gets the same answer as a
+    /// wrong password, and is counted too, so neither timing nor throttling reveals which
+    /// emails have accounts. A disabled account is only reported once the password is proven.
+    pub async fn login(
+        &self,
+        credentials: Credentials,
+        ip: &str,
+        device_cookie: Option<&str>,
+    ) -> Result<SignedIn, Error> {
+        let now = self.clock.now_ms();
+        let account = throttle_subject(&credentials.email);
+        let user = self.store.user_by_email(&account).await?;
+        let device_id = user.as_ref().zip(device_cookie).and_then(|(user, cookie)| {
+            self.devices
+                .device_for(cookie, device_account(user), now.div_euclid(1000))
+        });
+        let owner = match &device_id {
+            Some(device) => (FailureScope::Device, device.as_str()),
+            None => (FailureScope::Account, account.as_str()),
+        };
+        let attempt = uuid::Uuid::new_v4().to_string();
+        throttle::admit(&self.store, owner, ip, &attempt, now).await?;
+
+        let password = normalize_password(&credentials.password);
+        let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+        let verified = match self.hasher.verify(password, stored_hash).await {
+            Ok(verified) => verified,
+            Err(error) => {
+                // Not checked, so not held against anyone; if this fails too, it stays counted.
+                let _ = throttle::settle(&self.store, owner, &attempt, Outcome::NotCounted).await;
+                return Err(error);
+            }
+        };
+        let Some(user) = user.filter(|_| verified) else {
+            return Err(Error::new(ErrorCode::InvalidCredentials));
+        };
+        if user.disabled_at.is_some() {
+            throttle::settle(&self.store, owner, &attempt, Outcome::NotCounted).await?;
+            return Err(Error::new(ErrorCode::AccountDisabled));
+        }
+        throttle::settle(&self.store, owner, &attempt, Outcome::Succeeded).await?;
+        Ok(SignedIn { user, device_id })
+    }
 }
 
 /// The account a device cookie names.

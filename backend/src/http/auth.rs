@@ -16,7 +16,7 @@ use super::error::ApiError;
 use super::extract::{AppJson, AuthUser, access_token, verify_access_token};
 use super::{HttpState, views};
 use crate::auth::accounts;
-use crate::auth::sessions::{self, ClientInfo, IssuedTokens};
+use crate::auth::sessions::{ClientInfo, IssuedTokens};
 
 /// Largest request body accepted under `/api/auth`.
 pub const AUTH_BODY_LIMIT: usize = 16 * 1024;
@@ -56,8 +56,8 @@ async fn register(
     jar: CookieJar,
     AppJson(credentials): AppJson<Credentials>,
 ) -> Result<(StatusCode, TokenResponse), ApiError> {
-    let user = accounts::register(&state, credentials).await?;
-    let issued = sessions::start(&state, user, client).await?;
+    let user = state.accounts.register(credentials).await?;
+    let issued = state.sessions.start(user, client).await?;
     let jar = with_device_cookie(&state, jar, &issued, None);
     Ok((StatusCode::CREATED, respond(&state, jar, &issued)))
 }
@@ -69,9 +69,11 @@ async fn login(
     AppJson(credentials): AppJson<Credentials>,
 ) -> Result<TokenResponse, ApiError> {
     let device_cookie = state.cookies.get(&jar, cookies::DEVICE);
-    let signed_in =
-        accounts::login(&state, credentials, &client.ip, device_cookie.as_deref()).await?;
-    let issued = sessions::start(&state, signed_in.user, client).await?;
+    let signed_in = state
+        .accounts
+        .login(credentials, &client.ip, device_cookie.as_deref())
+        .await?;
+    let issued = state.sessions.start(signed_in.user, client).await?;
     let jar = with_device_cookie(&state, jar, &issued, signed_in.device_id.as_deref());
     Ok(respond(&state, jar, &issued))
 }
@@ -84,7 +86,7 @@ fn with_device_cookie(
     issued: &IssuedTokens,
     device_id: Option<&str>,
 ) -> CookieJar {
-    let value = state.devices.issue(
+    let value = state.accounts.devices.issue(
         accounts::device_account(&issued.user),
         device_id,
         issued.now_ms.div_euclid(1000),
@@ -100,7 +102,7 @@ async fn refresh(
         .cookies
         .get(&jar, cookies::REFRESH)
         .unwrap_or_default();
-    match sessions::refresh(&state, &presented).await {
+    match state.sessions.refresh(&presented).await {
         Ok(issued) => Ok(respond(&state, jar, &issued)),
         Err(error) if error.code() == ErrorCode::InvalidRefreshToken => {
             Err((state.cookies.clear(jar), error.into()))
@@ -123,7 +125,10 @@ async fn logout(
         .ok()
         .and_then(|token| verify_access_token(&state, &token).ok())
         .map(|claims| claims.sid);
-    let ended = sessions::logout(&state, refresh.as_deref(), access_session.as_deref()).await;
+    let ended = state
+        .sessions
+        .logout(refresh.as_deref(), access_session.as_deref())
+        .await;
     (
         state.cookies.clear(jar),
         ended
@@ -137,7 +142,7 @@ async fn logout_all(
     user: AuthUser,
     jar: CookieJar,
 ) -> Result<(StatusCode, CookieJar), ApiError> {
-    sessions::revoke_all(&state, &user.user_id, None).await?;
+    state.sessions.revoke_all(&user.user_id, None).await?;
     Ok((StatusCode::NO_CONTENT, state.cookies.clear(jar)))
 }
 
@@ -145,7 +150,10 @@ async fn logout_others(
     State(state): State<HttpState>,
     user: AuthUser,
 ) -> Result<StatusCode, ApiError> {
-    sessions::revoke_all(&state, &user.user_id, Some(&user.session_id)).await?;
+    state
+        .sessions
+        .revoke_all(&user.user_id, Some(&user.session_id))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -11,7 +11,6 @@ use shared::names::paths;
 use super::error::ApiError;
 use super::extract::AuthUser;
 use super::{HttpState, views};
-use crate::auth::sessions;
 
 /// Routes for listing and revoking sessions.
 pub fn router() -> Router<HttpState> {
@@ -41,7 +40,7 @@ async fn revoke(
     auth: AuthUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if sessions::revoke(&state, &id, Some(&auth.user_id)).await? {
+    if state.sessions.revoke(&id, Some(&auth.user_id)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::new(ErrorCode::NotFound))
