@@ -219,14 +219,18 @@ fn parse_proxy(value: &str) -> anyhow::Result<IpNet> {
 
 /// `scheme://host[:port]`, lower-cased, without a trailing slash.
 fn normalize_origin(value: &str) -> anyhow::Result<String> {
-    let origin = value.trim_end_matches('/').to_ascii_lowercase();
-    let rest = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"));
-    match rest {
-        Some(host) if !host.is_empty() && !host.contains('/') => Ok(origin),
-        _ => bail!("ALLOWED_ORIGINS entry {value:?} is not an origin like https://app.example.com"),
+    let refused = || {
+        anyhow::anyhow!(
+            "ALLOWED_ORIGINS entry {value:?} is not an origin like https://app.example.com"
+        )
+    };
+    let url = url::Url::parse(value).map_err(|_| refused())?;
+    let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !bare {
+        return Err(refused());
     }
+    // The origin exactly as a browser sends it: lower-case, no default port, no slash.
+    Ok(url.origin().ascii_serialization())
 }
 
 fn load_secret(args: &ServeArgs, production: bool) -> anyhow::Result<Vec<u8>> {
@@ -293,16 +297,13 @@ fn development_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(secret.into_bytes())
 }
 
-fn redact_url_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    match rest.split_once('@') {
-        Some((userinfo, host)) if userinfo.contains(':') => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}")
+fn redact_url_password(value: &str) -> String {
+    match url::Url::parse(value) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
         }
-        _ => url.to_owned(),
+        _ => value.to_owned(),
     }
 }
 
@@ -339,6 +340,11 @@ mod tests {
         );
         assert!(normalize_origin("https://app.example.com/path").is_err());
         assert!(normalize_origin("app.example.com").is_err());
+        assert_eq!(
+            normalize_origin("https://app.example.com:443").unwrap(),
+            "https://app.example.com"
+        );
+        assert!(normalize_origin("https://app.example.com/?q").is_err());
     }
 
     #[test]

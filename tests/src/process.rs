@@ -98,11 +98,12 @@ impl BackendProcess {
 
     /// Stops with SIGTERM, asserts a clean exit, and returns the whole log.
     pub fn stop(mut self) -> String {
-        let pid = self.child.id().to_string();
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill");
+        let pid = i32::try_from(self.child.id()).expect("a process id fits an i32");
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .expect("send SIGTERM");
         let status = self.child.wait().expect("wait for backend");
         assert!(status.success(), "graceful shutdown exits 0, got {status}");
         // The reader thread may still be copying the last lines.

@@ -41,12 +41,33 @@ pub async fn spawn_app_with(flags: &[&str], tweak: impl FnOnce(&mut Config)) -> 
     spawn_app_on(TestDatabase::fresh().await, flags, tweak).await
 }
 
+/// With `TEST_LOG` set (to a filter such as `debug`, or `1` for `info`), the servers' logs
+/// go to the test output; without it tests run quiet.
+fn init_test_log() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let Ok(filter) = std::env::var("TEST_LOG") else {
+            return;
+        };
+        let filter = if filter == "1" {
+            "info".to_owned()
+        } else {
+            filter
+        };
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    });
+}
+
 /// Starts a server on a database the test has already prepared.
 pub async fn spawn_app_on(
     db: TestDatabase,
     flags: &[&str],
     tweak: impl FnOnce(&mut Config),
 ) -> TestApp {
+    init_test_log();
     let static_dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(
         static_dir.path().join("index.html"),
