@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use e2e::Browser;
-use e2e::process::{BackendProcess, backend_command};
+use testkit::Browser;
+use testkit::process::{BackendProcess, backend_command};
 
 const BIN: &str = env!("CARGO_BIN_EXE_backend");
 

@@ -15,6 +15,60 @@ pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postg
 
 /// Prefix of the databases tests create, so that leftovers can be found and dropped.
 pub const DATABASE_PREFIX: &str = "jwt_auth_test_";
+/// Prefix of the migrated templates test databases are copied from.
+const TEMPLATE_PREFIX: &str = "jwt_auth_template_";
+/// The advisory lock under which the template is checked and made.
+const TEMPLATE_LOCK: i64 = 0x6a77_7461_7574;
+
+/// The backend's migrations, to build the template with.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../backend/migrations");
+
+/// The template for the current migrations (named by their checksums, so a changed or
+/// new migration makes a new one), created if missing; older templates are dropped.
+/// Runs under the advisory lock.
+async fn ensure_template(admin: &mut PgConnection, base: &str) -> String {
+    let mut digest = 0xcbf2_9ce4_8422_2325_u64;
+    for migration in MIGRATOR.iter() {
+        for byte in migration.checksum.iter() {
+            digest = (digest ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let template = format!("{TEMPLATE_PREFIX}{digest:016x}");
+    let existing: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE $1 || '%'")
+            .bind(TEMPLATE_PREFIX)
+            .fetch_all(&mut *admin)
+            .await
+            .expect("list templates");
+    if existing.contains(&template) {
+        return template;
+    }
+    for old in existing {
+        let _ = admin
+            .execute(format!("DROP DATABASE IF EXISTS \"{old}\" WITH (FORCE)").as_str())
+            .await;
+    }
+    // Built under another name and renamed when complete, so a half-made template is
+    // never used.
+    let building = format!("{template}_building");
+    let _ = admin
+        .execute(format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)").as_str())
+        .await;
+    admin
+        .execute(format!("CREATE DATABASE \"{building}\"").as_str())
+        .await
+        .expect("create the template");
+    let mut conn = PgConnection::connect(&format!("{base}/{building}"))
+        .await
+        .expect("connect to the template");
+    MIGRATOR.run(&mut conn).await.expect("migrate the template");
+    conn.close().await.expect("disconnect from the template");
+    admin
+        .execute(format!("ALTER DATABASE \"{building}\" RENAME TO \"{template}\"").as_str())
+        .await
+        .expect("name the template");
+    template
+}
 
 /// One test's database.
 pub enum TestDatabase {
@@ -53,21 +107,52 @@ impl TestDatabase {
         Self::Sqlite { url, dir }
     }
 
-    /// A new PostgreSQL database.
+    /// A new PostgreSQL database with the schema already in place (copied from a migrated
+    /// template, which is much faster than migrating each one).
     pub async fn postgres() -> Self {
+        Self::create_postgres(true).await
+    }
+
+    /// SQLite, or PostgreSQL when `TEST_DATABASE=postgres`, with no schema at all (for
+    /// tests of the migrations themselves).
+    pub async fn fresh_unmigrated() -> Self {
+        match std::env::var("TEST_DATABASE").as_deref() {
+            Ok("postgres") => Self::create_postgres(false).await,
+            _ => Self::sqlite(),
+        }
+    }
+
+    async fn create_postgres(migrated: bool) -> Self {
         let admin_url =
             std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into());
         let name = format!("{DATABASE_PREFIX}{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
             panic!("PostgreSQL at {admin_url} is not reachable ({e}); scripts/test starts one")
         });
-        admin
-            .execute(format!("CREATE DATABASE \"{name}\"").as_str())
-            .await
-            .expect("create test database");
         let base = admin_url
             .rsplit_once('/')
-            .map_or(admin_url.as_str(), |(base, _)| base);
+            .map_or(admin_url.as_str(), |(base, _)| base)
+            .to_owned();
+        let create = if migrated {
+            // One test makes the template; the others wait for it, then copy it at once.
+            admin
+                .execute(format!("SELECT pg_advisory_lock({TEMPLATE_LOCK})").as_str())
+                .await
+                .expect("take the template lock");
+            let template = ensure_template(&mut admin, &base).await;
+            admin
+                .execute(format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK})").as_str())
+                .await
+                .expect("release the template lock");
+            format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"")
+        } else {
+            format!("CREATE DATABASE \"{name}\"")
+        };
+        admin
+            .execute(create.as_str())
+            .await
+            .expect("create test database");
+        let _ = admin.close().await;
         let url = format!("{base}/{name}");
         Self::Postgres {
             url,

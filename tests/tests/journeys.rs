@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use e2e::process::{backend_bin, backend_command};
-use e2e::{BackendProcess, Chrome, PASSWORD, TestDatabase};
 use fantoccini::cookies::Cookie;
 use fantoccini::key::Key;
 use fantoccini::wd::WindowHandle;
 use tempfile::TempDir;
+use testkit::process::{backend_bin, backend_command};
+use testkit::{BackendProcess, Chrome, PASSWORD, TestDatabase};
 
 const SECRET: &str = "browser-journeys-secret-0123456789-abcdefghijk";
 

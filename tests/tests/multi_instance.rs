@@ -4,11 +4,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use e2e::process::{backend_bin, backend_command};
-use e2e::{BackendProcess, Browser, PASSWORD, TcpProxy, TestDatabase, error_code, eventually};
 use futures::future::join_all;
 use reqwest::StatusCode;
 use tempfile::TempDir;
+use testkit::process::{backend_bin, backend_command};
+use testkit::{BackendProcess, Browser, PASSWORD, TcpProxy, TestDatabase, error_code, eventually};
 
 const SECRET: &str = "multi-instance-secret-0123456789-abcdefghijklmnop";
 /// How soon a revocation on one instance must reach the other.

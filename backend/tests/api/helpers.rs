@@ -15,7 +15,7 @@ use reqwest::StatusCode;
 use shared::AuthResponse;
 use tempfile::TempDir;
 
-pub use e2e::{
+pub use testkit::{
     Browser, PASSWORD, TestDatabase, error_code, eventually, set_cookie_line, set_cookies,
 };
 

@@ -14,7 +14,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn sessions_and_accounts_from_before_the_millisecond_migration_keep_working() {
-    let db = TestDatabase::fresh().await;
+    let db = TestDatabase::fresh_unmigrated().await;
     let url = if db.url().starts_with("sqlite") {
         format!("{}?mode=rwc", db.url())
     } else {
