@@ -164,6 +164,9 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
             } else {
                 rpassword::prompt_password("Password: ").context("cannot read the password")?
             };
+            // Bad input is reported before anything touches the database.
+            let (email, _) = accounts::validate_new_account(&email, &raw)
+                .map_err(|code| anyhow::anyhow!("{} ({code})", code.message()))?;
             let store = open(&db).await?;
             let hasher = PasswordHasher::new(1, Duration::from_secs(60)).await?;
             let now = store.database_time_ms().await?;

@@ -297,13 +297,20 @@ fn development_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(secret.into_bytes())
 }
 
-fn redact_url_password(value: &str) -> String {
-    match url::Url::parse(value) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("***"));
-            url.to_string()
+/// The URL with the password masked. By hand rather than with `url::Url`: a URL parser
+/// stops reading the user part at the first `/`, `?` or `#`, which generated passwords
+/// often contain, and would then log them whole.
+fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    // The host follows the last `@`; everything before it is `user:password`.
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
         }
-        _ => value.to_owned(),
+        _ => url.to_owned(),
     }
 }
 
@@ -357,5 +364,13 @@ mod tests {
             redact_url_password("sqlite://data/app.db"),
             "sqlite://data/app.db"
         );
+        for password in ["ab/cd", "12/cd", "a#b", "a?b", "a@b", "a:b"] {
+            let url = format!("postgres://app:{password}@db:5432/app?sslmode=require");
+            assert_eq!(
+                redact_url_password(&url),
+                "postgres://app:***@db:5432/app?sslmode=require",
+                "{password}"
+            );
+        }
     }
 }

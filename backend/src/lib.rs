@@ -10,8 +10,9 @@
 //! - [`http`]: everything HTTP: the route table, handlers, extractors, cookies, CSRF,
 //!   [`http::error::ApiError`] (statuses and bodies) and [`http::views`] (rows as API
 //!   bodies). Nothing below imports it.
-//! - [`state`]: what handlers reach ([`state::AppState`]): the configuration, the flows
-//!   and the parts that verify access tokens.
+//! - [`state`]: [`state::AppState`], the configuration, the flows and the parts that
+//!   verify access tokens; handlers reach it through `http::HttpState`, which adds the
+//!   cookie policy.
 //! - [`auth`]: the flows ([`auth::accounts::Accounts`], [`auth::sessions::Sessions`], the
 //!   throttle), each holding only what it uses, and what they are made of (JWTs, refresh
 //!   tokens, device cookies, password hashing, the revoked set). They return

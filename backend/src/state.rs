@@ -1,5 +1,6 @@
-//! What every handler can reach: the configuration, the flows, and the parts the HTTP
-//! layer uses directly (verifying access tokens needs no flow and no database).
+//! The application's state: the configuration, the flows, and the parts the HTTP layer
+//! uses directly (verifying access tokens needs no flow and no database). Handlers reach
+//! it through `http::HttpState`.
 
 use std::sync::Arc;
 

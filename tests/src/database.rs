@@ -1,5 +1,6 @@
-//! A fresh, empty database per test: a SQLite file in a temporary folder, or a new
-//! PostgreSQL database that is dropped when the test ends.
+//! A fresh database per test: a new SQLite file in a temporary folder (the server
+//! migrates it), or a new PostgreSQL database copied from a migrated template and
+//! dropped when the test ends.
 //!
 //! `TEST_DATABASE=postgres` runs the suites that call [`TestDatabase::fresh`] on
 //! PostgreSQL; `TEST_POSTGRES_URL` names the server (default: the local one, user
@@ -17,7 +18,7 @@ pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postg
 pub const DATABASE_PREFIX: &str = "jwt_auth_test_";
 /// Prefix of the migrated templates test databases are copied from.
 const TEMPLATE_PREFIX: &str = "jwt_auth_template_";
-/// The advisory lock under which the template is checked and made.
+/// The advisory lock under which the template is checked, made and copied.
 const TEMPLATE_LOCK: i64 = 0x6a77_7461_7574;
 
 /// The backend's migrations, to build the template with.
@@ -29,7 +30,13 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../backend/migrations
 async fn ensure_template(admin: &mut PgConnection, base: &str) -> String {
     let mut digest = 0xcbf2_9ce4_8422_2325_u64;
     for migration in MIGRATOR.iter() {
-        for byte in migration.checksum.iter() {
+        let version = migration.version.to_le_bytes();
+        let parts = [
+            &version[..],
+            migration.description.as_bytes(),
+            &migration.checksum,
+        ];
+        for byte in parts.into_iter().flatten() {
             digest = (digest ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
         }
     }
@@ -118,7 +125,8 @@ impl TestDatabase {
     pub async fn fresh_unmigrated() -> Self {
         match std::env::var("TEST_DATABASE").as_deref() {
             Ok("postgres") => Self::create_postgres(false).await,
-            _ => Self::sqlite(),
+            Ok("sqlite") | Err(_) => Self::sqlite(),
+            Ok(other) => panic!("TEST_DATABASE={other}: expected sqlite or postgres"),
         }
     }
 
@@ -133,25 +141,28 @@ impl TestDatabase {
             .rsplit_once('/')
             .map_or(admin_url.as_str(), |(base, _)| base)
             .to_owned();
-        let create = if migrated {
-            // One test makes the template; the others wait for it, then copy it at once.
+        if migrated {
+            // Made, replaced and copied under one lock, so no test (of this checkout or
+            // another on the same server) drops a template while another copies it.
             admin
                 .execute(format!("SELECT pg_advisory_lock({TEMPLATE_LOCK})").as_str())
                 .await
                 .expect("take the template lock");
             let template = ensure_template(&mut admin, &base).await;
             admin
+                .execute(format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"").as_str())
+                .await
+                .expect("create test database");
+            admin
                 .execute(format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK})").as_str())
                 .await
                 .expect("release the template lock");
-            format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"")
         } else {
-            format!("CREATE DATABASE \"{name}\"")
-        };
-        admin
-            .execute(create.as_str())
-            .await
-            .expect("create test database");
+            admin
+                .execute(format!("CREATE DATABASE \"{name}\"").as_str())
+                .await
+                .expect("create test database");
+        }
         let _ = admin.close().await;
         let url = format!("{base}/{name}");
         Self::Postgres {

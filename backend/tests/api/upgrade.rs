@@ -81,3 +81,10 @@ async fn sessions_and_accounts_from_before_the_millisecond_migration_keep_workin
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn an_empty_database_is_migrated_at_start() {
+    let app = spawn_app_on(TestDatabase::fresh_unmigrated().await, &[], |_| {}).await;
+    let response = app.browser().register("first@example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+}
