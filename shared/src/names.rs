@@ -16,6 +16,8 @@ pub mod paths {
     pub const LOGOUT_ALL: &str = "/api/auth/logout-all";
     /// `POST`: end every session of the user but this one.
     pub const LOGOUT_OTHERS: &str = "/api/auth/logout-others";
+    /// `POST`: change the password (the current one is asked for).
+    pub const PASSWORD_CHANGE: &str = "/api/auth/password/change";
     /// `GET`: the signed-in user.
     pub const ME: &str = "/api/me";
     /// `GET`: the signed-in user's live sessions.

@@ -1,7 +1,7 @@
 //! Registration and password login.
 
 use shared::validation::{PasswordProblem, canonical_email, check_password, normalize_password};
-use shared::{Credentials, ErrorCode, Role};
+use shared::{Credentials, ErrorCode, PasswordChange, Role};
 
 use std::sync::Arc;
 
@@ -81,38 +81,95 @@ impl Accounts {
 
     /// Checks a password login, counting the attempt and enforcing the throttle.
     ///
-    /// The attempt is counted before the password is checked (see [`throttle::admit`]), against
-    /// the browser's device when it presents a valid device cookie for the account, else
-    /// against the account. An unknown email costs the same work and gets the same answer as a
-    /// wrong password, and is counted too, so neither timing nor throttling reveals which
-    /// emails have accounts. A disabled account is only reported once the password is proven.
+    /// An unknown email costs the same work and gets the same answer as a wrong password,
+    /// and is counted too, so neither timing nor throttling reveals which emails have
+    /// accounts. A disabled account is only reported once the password is proven.
     pub async fn login(
         &self,
         credentials: Credentials,
         ip: &str,
         device_cookie: Option<&str>,
     ) -> Result<SignedIn, Error> {
-        let now = self.clock.now_ms();
         let account = throttle_subject(&credentials.email);
         let user = self.store.user_by_email(&account).await?;
-        let device_id = user.as_ref().zip(device_cookie).and_then(|(user, cookie)| {
+        let attempt = PasswordAttempt {
+            account: &account,
+            password: &credentials.password,
+            ip,
+            device_cookie,
+        };
+        let device_id = self.check_password(user.as_ref(), attempt).await?;
+        let user = user.ok_or_else(|| Error::new(ErrorCode::InvalidCredentials))?;
+        Ok(SignedIn { user, device_id })
+    }
+
+    /// Replaces the signed-in user's password, after checking the current one exactly as a
+    /// sign-in would (counted, throttled, device cookies honoured). Returns the user as
+    /// now stored; ending their other sessions is the caller's part.
+    pub async fn change_password(
+        &self,
+        user_id: &str,
+        change: &PasswordChange,
+        ip: &str,
+        device_cookie: Option<&str>,
+    ) -> Result<SignedIn, Error> {
+        let Some(user) = self.store.user_by_id(user_id).await? else {
+            return Err(Error::new(ErrorCode::InvalidCredentials));
+        };
+        // The new password is judged first: that reveals nothing and counts nothing.
+        let (_, new_password) =
+            validate_new_account(&user.email, &change.new_password).map_err(Error::new)?;
+        let attempt = PasswordAttempt {
+            account: &user.email,
+            password: &change.current_password,
+            ip,
+            device_cookie,
+        };
+        let device_id = self.check_password(Some(&user), attempt).await?;
+        let new_hash = self.hasher.hash(new_password).await?;
+        if !self
+            .store
+            .replace_password_hash(&user.id, &user.password_hash, &new_hash)
+            .await?
+        {
+            // Changed meanwhile by another request: this one proved the old password only.
+            return Err(Error::new(ErrorCode::InvalidCredentials));
+        }
+        let user = UserRow {
+            password_hash: new_hash,
+            ..user
+        };
+        Ok(SignedIn { user, device_id })
+    }
+
+    /// Counts an attempt with `password` against the account (or against the browser's
+    /// device, when it presents a valid device cookie for it) *before* checking it, then
+    /// checks it against `user`'s hash, or the dummy hash when there is no such user.
+    /// Returns the device id of a valid device cookie once the password is proven.
+    async fn check_password(
+        &self,
+        user: Option<&UserRow>,
+        attempt: PasswordAttempt<'_>,
+    ) -> Result<Option<String>, Error> {
+        let now = self.clock.now_ms();
+        let device_id = user.zip(attempt.device_cookie).and_then(|(user, cookie)| {
             self.devices
                 .device_for(cookie, device_account(user), now.div_euclid(1000))
         });
         let owner = match &device_id {
             Some(device) => (FailureScope::Device, device.as_str()),
-            None => (FailureScope::Account, account.as_str()),
+            None => (FailureScope::Account, attempt.account),
         };
-        let attempt = uuid::Uuid::new_v4().to_string();
-        throttle::admit(&self.store, owner, ip, &attempt, now).await?;
+        let id = uuid::Uuid::new_v4().to_string();
+        throttle::admit(&self.store, owner, attempt.ip, &id, now).await?;
 
-        let password = normalize_password(&credentials.password);
-        let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+        let password = normalize_password(attempt.password);
+        let stored_hash = user.map(|u| u.password_hash.clone());
         let verified = match self.hasher.verify(password, stored_hash).await {
             Ok(verified) => verified,
             Err(error) => {
                 // Not checked, so not held against anyone; if this fails too, it stays counted.
-                let _ = throttle::settle(&self.store, owner, &attempt, Outcome::NotCounted).await;
+                let _ = throttle::settle(&self.store, owner, &id, Outcome::NotCounted).await;
                 return Err(error);
             }
         };
@@ -120,12 +177,26 @@ impl Accounts {
             return Err(Error::new(ErrorCode::InvalidCredentials));
         };
         if user.disabled_at.is_some() {
-            throttle::settle(&self.store, owner, &attempt, Outcome::NotCounted).await?;
+            throttle::settle(&self.store, owner, &id, Outcome::NotCounted).await?;
             return Err(Error::new(ErrorCode::AccountDisabled));
         }
-        throttle::settle(&self.store, owner, &attempt, Outcome::Succeeded).await?;
-        Ok(SignedIn { user, device_id })
+        throttle::settle(&self.store, owner, &id, Outcome::Succeeded).await?;
+        Ok(device_id)
     }
+}
+
+/// One password presented for an account, and where from.
+#[derive(Clone, Copy)]
+struct PasswordAttempt<'a> {
+    /// What the attempt is counted against: the canonical email (or a digest of input that
+    /// is no email).
+    account: &'a str,
+    /// The password as typed.
+    password: &'a str,
+    /// The client's address.
+    ip: &'a str,
+    /// The browser's device cookie, if any.
+    device_cookie: Option<&'a str>,
 }
 
 /// The account a device cookie names.

@@ -1,4 +1,5 @@
-//! `/api/auth/*`: register, login, refresh, logout, logout-all, logout-others.
+//! `/api/auth/*`: register, login, refresh, logout, logout-all, logout-others, password
+//! change.
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};
@@ -7,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use axum_extra::extract::cookie::CookieJar;
-use shared::{AuthResponse, Credentials, ErrorCode};
+use shared::{AuthResponse, Credentials, ErrorCode, PasswordChange};
 
 use shared::names::paths;
 
@@ -17,6 +18,7 @@ use super::extract::{AppJson, AuthUser, access_token, verify_access_token};
 use super::{HttpState, views};
 use crate::auth::accounts;
 use crate::auth::sessions::{ClientInfo, IssuedTokens};
+use crate::store::UserRow;
 
 /// Largest request body accepted under `/api/auth`.
 pub const AUTH_BODY_LIMIT: usize = 16 * 1024;
@@ -30,6 +32,7 @@ pub fn router() -> Router<HttpState> {
         .route(paths::LOGOUT, post(logout))
         .route(paths::LOGOUT_ALL, post(logout_all))
         .route(paths::LOGOUT_OTHERS, post(logout_others))
+        .route(paths::PASSWORD_CHANGE, post(change_password))
         .layer(DefaultBodyLimit::max(AUTH_BODY_LIMIT))
         .layer(middleware::from_fn(refuse_large_bodies))
 }
@@ -58,7 +61,7 @@ async fn register(
 ) -> Result<(StatusCode, TokenResponse), ApiError> {
     let user = state.accounts.register(credentials).await?;
     let issued = state.sessions.start(user, client).await?;
-    let jar = with_device_cookie(&state, jar, &issued, None);
+    let jar = with_device_cookie(&state, jar, &issued.user, None);
     Ok((StatusCode::CREATED, respond(&state, jar, &issued)))
 }
 
@@ -74,7 +77,7 @@ async fn login(
         .login(credentials, &client.ip, device_cookie.as_deref())
         .await?;
     let issued = state.sessions.start(signed_in.user, client).await?;
-    let jar = with_device_cookie(&state, jar, &issued, signed_in.device_id.as_deref());
+    let jar = with_device_cookie(&state, jar, &issued.user, signed_in.device_id.as_deref());
     Ok(respond(&state, jar, &issued))
 }
 
@@ -83,15 +86,37 @@ async fn login(
 fn with_device_cookie(
     state: &HttpState,
     jar: CookieJar,
-    issued: &IssuedTokens,
+    user: &UserRow,
     device_id: Option<&str>,
 ) -> CookieJar {
     let value = state.accounts.devices.issue(
-        accounts::device_account(&issued.user),
+        accounts::device_account(user),
         device_id,
-        issued.now_ms.div_euclid(1000),
+        state.clock.now_secs(),
     );
     state.cookies.set_device(jar, value)
+}
+
+/// The current session stays; every other session of the user ends, and the browser's
+/// device cookie is renewed (the new password withdrew the old ones).
+async fn change_password(
+    State(state): State<HttpState>,
+    auth: AuthUser,
+    client: ClientInfo,
+    jar: CookieJar,
+    AppJson(change): AppJson<PasswordChange>,
+) -> Result<(StatusCode, CookieJar), ApiError> {
+    let device_cookie = state.cookies.get(&jar, cookies::DEVICE);
+    let changed = state
+        .accounts
+        .change_password(&auth.user_id, &change, &client.ip, device_cookie.as_deref())
+        .await?;
+    state
+        .sessions
+        .revoke_all(&auth.user_id, Some(&auth.session_id))
+        .await?;
+    let jar = with_device_cookie(&state, jar, &changed.user, changed.device_id.as_deref());
+    Ok((StatusCode::NO_CONTENT, jar))
 }
 
 async fn refresh(

@@ -5,6 +5,7 @@ mod accounts;
 mod admin;
 mod csrf;
 mod helpers;
+mod password;
 mod refresh;
 mod sessions;
 mod site;
