@@ -311,3 +311,17 @@ async fn a_401_from_login_or_logout_is_their_answer_not_a_reason_to_refresh() {
     assert!(server.calls_to("/api/auth/refresh").is_empty());
     assert_eq!(server.calls().len(), 2, "one try each");
 }
+
+#[wasm_bindgen_test]
+async fn a_401_that_is_not_about_the_access_token_is_answered_not_retried() {
+    let server = FakeServer::install(|call| match call.path.as_str() {
+        "/api/me" => Reply::Json(401, error_json("invalid_credentials")),
+        _ => Reply::Json(200, auth_json("user", 900)),
+    });
+    set_csrf_cookie("csrf-6");
+    let (api, _) = client();
+    let error = api.me().await.unwrap_err();
+    assert_eq!(error.code(), Some(ErrorCode::InvalidCredentials));
+    assert!(server.calls_to("/api/auth/refresh").is_empty());
+    assert_eq!(server.calls_to("/api/me").len(), 1, "asked once");
+}

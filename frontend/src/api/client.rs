@@ -11,7 +11,9 @@ use gloo_net::http::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shared::names::{CSRF_HEADER, paths};
-use shared::{AuthResponse, Credentials, MeResponse, Product, SessionInfo, SessionView, UserView};
+use shared::{
+    AuthResponse, Credentials, ErrorCode, MeResponse, Product, SessionInfo, SessionView, UserView,
+};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent, RequestCredentials};
@@ -284,7 +286,7 @@ impl Api {
     ) -> Result<Reply, ClientError> {
         let generation = self.inner.generation.get();
         let first = self.send(method.clone(), path, body.clone()).await?;
-        if first.status != 401 || SESSION_PATHS.contains(&path) {
+        if first.status != 401 || SESSION_PATHS.contains(&path) || !about_access_token(&first) {
             return Ok(first);
         }
         if self.inner.generation.get() == generation {
@@ -390,6 +392,20 @@ pub fn proactive_delay_ms(session: &SessionView) -> u32 {
     let lifetime_ms = (session.access_expires_at - session.server_time).max(0) * 1000;
     let margin_ms = (lifetime_ms / 4).min(60_000);
     u32::try_from(lifetime_ms - margin_ms).unwrap_or(u32::MAX)
+}
+
+/// Whether a 401 is about the access token, which a refresh can cure; any other 401 (a
+/// wrong current password, say) is the answer, and retrying would repeat it.
+fn about_access_token(reply: &Reply) -> bool {
+    matches!(
+        ClientError::from_response(reply.status, &reply.body, None).code(),
+        Some(
+            ErrorCode::MissingToken
+                | ErrorCode::TokenExpired
+                | ErrorCode::InvalidToken
+                | ErrorCode::SessionRevoked
+        )
+    )
 }
 
 fn decode<T: DeserializeOwned>(reply: &Reply) -> Result<T, ClientError> {
