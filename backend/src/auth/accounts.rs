@@ -104,15 +104,17 @@ impl Accounts {
     }
 
     /// Replaces the signed-in user's password, after checking the current one exactly as a
-    /// sign-in would (counted, throttled, device cookies honoured). Returns the user as
-    /// now stored; ending their other sessions is the caller's part.
+    /// sign-in would (counted, throttled, device cookies honoured), and revokes every other
+    /// session of the user in the same transaction; `session_id` (the caller's) must still
+    /// be live. Returns the user as now stored and the ids of the sessions it revoked.
     pub async fn change_password(
         &self,
-        user_id: &str,
+        session: (&str, &str),
         change: &PasswordChange,
         ip: &str,
         device_cookie: Option<&str>,
-    ) -> Result<SignedIn, Error> {
+    ) -> Result<(SignedIn, Vec<String>), Error> {
+        let (user_id, session_id) = session;
         let Some(user) = self.store.user_by_id(user_id).await? else {
             return Err(Error::new(ErrorCode::InvalidCredentials));
         };
@@ -127,19 +129,21 @@ impl Accounts {
         };
         let device_id = self.check_password(Some(&user), attempt).await?;
         let new_hash = self.hasher.hash(new_password).await?;
-        if !self
+        let now = self.clock.now_ms();
+        let Some(ended) = self
             .store
-            .replace_password_hash(&user.id, &user.password_hash, &new_hash)
+            .change_password(&user.id, &user.password_hash, &new_hash, session_id, now)
             .await?
-        {
-            // Changed meanwhile by another request: this one proved the old password only.
-            return Err(Error::new(ErrorCode::InvalidCredentials));
-        }
+        else {
+            // Meanwhile the password changed, the account was disabled, or this session
+            // ended: nothing is changed.
+            return Err(Error::new(ErrorCode::SessionRevoked));
+        };
         let user = UserRow {
             password_hash: new_hash,
             ..user
         };
-        Ok(SignedIn { user, device_id })
+        Ok((SignedIn { user, device_id }, ended))
     }
 
     /// Counts an attempt with `password` against the account (or against the browser's

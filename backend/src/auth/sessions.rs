@@ -89,18 +89,29 @@ impl Sessions {
             user_agent: client.user_agent,
             ip: Some(client.ip),
         };
-        // Conditional on the account still being enabled, so a sign-in racing `user disable`
-        // cannot leave a live session behind.
+        // Conditional on the account still being enabled and its password still the one
+        // checked, so a sign-in racing `user disable` or a password change cannot leave a
+        // live session behind.
         let Some(ended) = self
             .store
             .create_session(
                 &session,
+                &user.password_hash,
                 &refresh_token::hash(&refresh_token),
                 MAX_LIVE_SESSIONS,
             )
             .await?
         else {
-            return Err(Error::new(ErrorCode::AccountDisabled));
+            let disabled = self
+                .store
+                .user_by_id(&user.id)
+                .await?
+                .is_none_or(|u| u.disabled_at.is_some());
+            return Err(Error::new(if disabled {
+                ErrorCode::AccountDisabled
+            } else {
+                ErrorCode::InvalidCredentials
+            }));
         };
         for session_id in ended {
             self.revoked.insert(session_id, self.forget_after(now));
@@ -261,6 +272,15 @@ impl Sessions {
             self.revoke(&session_id, None).await?;
         }
         Ok(())
+    }
+
+    /// Rejects the access tokens of sessions just revoked elsewhere in this process (by a
+    /// store call that revoked them), at once.
+    pub fn reject(&self, session_ids: Vec<String>) {
+        let now = self.clock.now_ms();
+        for session_id in session_ids {
+            self.revoked.insert(session_id, self.forget_after(now));
+        }
     }
 
     /// When every access token of a session revoked at `now` (ms) has expired.

@@ -107,14 +107,16 @@ async fn change_password(
     AppJson(change): AppJson<PasswordChange>,
 ) -> Result<(StatusCode, CookieJar), ApiError> {
     let device_cookie = state.cookies.get(&jar, cookies::DEVICE);
-    let changed = state
+    let (changed, ended) = state
         .accounts
-        .change_password(&auth.user_id, &change, &client.ip, device_cookie.as_deref())
+        .change_password(
+            (&auth.user_id, &auth.session_id),
+            &change,
+            &client.ip,
+            device_cookie.as_deref(),
+        )
         .await?;
-    state
-        .sessions
-        .revoke_all(&auth.user_id, Some(&auth.session_id))
-        .await?;
+    state.sessions.reject(ended);
     let jar = with_device_cookie(&state, jar, &changed.user, changed.device_id.as_deref());
     Ok((StatusCode::NO_CONTENT, jar))
 }

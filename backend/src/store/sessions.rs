@@ -40,10 +40,11 @@ const COLUMNS: &str =
     "id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip";
 
 impl Store {
-    /// Creates a session with its first refresh token (by hash), if its user exists and is
-    /// enabled, and ends the user's least recently used live sessions beyond `max_live`.
+    /// Creates a session with its first refresh token (by hash), if its user exists, is
+    /// enabled and still has the password hash `password_hash` (the one the sign-in
+    /// checked), and ends the user's least recently used live sessions beyond `max_live`.
     /// Returns the ids of the sessions it ended, or `None` (and creates nothing) when the
-    /// user is disabled or gone.
+    /// user is disabled, gone, or changed their password meanwhile.
     ///
     /// The first statement writes the user's row (changing nothing), which takes its lock
     /// until commit: a concurrent `disable_user` then either sees this session and revokes
@@ -52,14 +53,17 @@ impl Store {
     pub async fn create_session(
         &self,
         session: &SessionRow,
+        password_hash: &str,
         token_hash: &str,
         max_live: i64,
     ) -> sqlx::Result<Option<Vec<String>>> {
         let mut tx = self.pool.begin().await?;
         let enabled = sqlx::query(
-            "UPDATE users SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NULL",
+            "UPDATE users SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NULL \
+             AND password_hash = $2",
         )
         .bind(&session.user_id)
+        .bind(password_hash)
         .execute(&mut *tx)
         .await?;
         if enabled.rows_affected() == 0 {
@@ -98,6 +102,55 @@ impl Store {
         .bind(&session.user_id)
         .bind(&session.id)
         .bind(max_live - 1)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(ended.into_iter().map(|(id,)| id).collect()))
+    }
+
+    /// Replaces a user's password hash, if it is still `old_hash` and the account enabled,
+    /// and revokes every session of the user but `keep`, which must still be live: all in
+    /// one transaction, so the password never changes while the other sessions live on.
+    /// Locks the user's row first, like sign-in and `disable_user`. Returns the revoked
+    /// session ids, or `None` (nothing changed) when a condition failed.
+    pub async fn change_password(
+        &self,
+        user_id: &str,
+        old_hash: &str,
+        new_hash: &str,
+        keep: &str,
+        now: i64,
+    ) -> sqlx::Result<Option<Vec<String>>> {
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3 \
+             AND disabled_at IS NULL",
+        )
+        .bind(new_hash)
+        .bind(user_id)
+        .bind(old_hash)
+        .execute(&mut *tx)
+        .await?;
+        let kept = sqlx::query(
+            "UPDATE sessions SET last_used_at = last_used_at WHERE id = $1 AND user_id = $2 \
+             AND revoked_at IS NULL AND expires_at > $3",
+        )
+        .bind(keep)
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() == 0 || kept.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let ended: Vec<(String,)> = sqlx::query_as(
+            "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL \
+             AND id <> $3 RETURNING id",
+        )
+        .bind(now)
+        .bind(user_id)
+        .bind(keep)
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;

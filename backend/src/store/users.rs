@@ -78,24 +78,6 @@ impl Store {
         .await
     }
 
-    /// Replaces a user's password hash, if it is still `old_hash` (so that of two changes
-    /// racing, one wins); false otherwise.
-    pub async fn replace_password_hash(
-        &self,
-        user_id: &str,
-        old_hash: &str,
-        new_hash: &str,
-    ) -> sqlx::Result<bool> {
-        let done =
-            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
-                .bind(new_hash)
-                .bind(user_id)
-                .bind(old_hash)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
     /// Sets a user's role; false when there is no such user.
     pub async fn set_role(&self, email: &str, role: Role) -> sqlx::Result<bool> {
         let done = sqlx::query("UPDATE users SET role = $1 WHERE email = $2")

@@ -70,6 +70,91 @@ async fn a_wrong_current_password_is_counted_like_a_failed_sign_in() {
 }
 
 #[tokio::test]
+async fn guesses_with_a_stolen_access_token_delay_the_account() {
+    let app = spawn_app().await;
+    let (owner, _) = app.signed_in("stolen@example.com").await;
+    // The thief has the session's cookies but not the owner's device cookie.
+    let thief = owner.fork();
+    thief.set_cookie("device", "not-a-device-cookie");
+    for _ in 0..5 {
+        let response = change(&thief, "a guess", NEW_PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let elsewhere = app.browser().login("stolen@example.com", PASSWORD).await;
+    assert_eq!(elsewhere.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The owner's own browser still gets in.
+    assert_eq!(
+        owner.login("stolen@example.com", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_change_from_a_session_ended_meanwhile_changes_nothing() {
+    let app = spawn_app().await;
+    let (browser, auth) = app.signed_in("ended-meanwhile@example.com").await;
+    // Ended in the database by another instance; this one has not heard of it yet.
+    app.state
+        .store
+        .revoke_session(&auth.session.id, None, app.clock_now_ms())
+        .await
+        .unwrap();
+    let response = change(&browser, PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(response).await, "session_revoked");
+    let login = app
+        .browser()
+        .login("ended-meanwhile@example.com", PASSWORD)
+        .await;
+    assert_eq!(login.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_sign_in_checked_against_the_old_password_gets_no_session() {
+    let app = spawn_app().await;
+    let (owner, auth) = app.signed_in("raced@example.com").await;
+    let before = app
+        .state
+        .store
+        .user_by_id(&auth.user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        change(&owner, PASSWORD, NEW_PASSWORD).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    // A sign-in that verified the old hash just before the change now asks for its
+    // session: the store refuses it, so it cannot outlive the change.
+    let now = app.clock_now_ms();
+    let late = backend::store::SessionRow {
+        id: "late-sign-in".into(),
+        user_id: auth.user.id.clone(),
+        created_at: now,
+        last_used_at: now,
+        expires_at: now + 3_600_000,
+        revoked_at: None,
+        user_agent: None,
+        ip: None,
+    };
+    let created = app
+        .state
+        .store
+        .create_session(&late, &before.password_hash, "late-hash", 100)
+        .await
+        .unwrap();
+    assert_eq!(created, None);
+    let live = app
+        .state
+        .store
+        .active_sessions(&auth.user.id, app.clock_now_ms())
+        .await
+        .unwrap();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].id, auth.session.id);
+}
+
+#[tokio::test]
 async fn a_weak_or_malformed_new_password_changes_nothing() {
     let app = spawn_app().await;
     let (browser, _) = app.signed_in("weak@example.com").await;

@@ -133,6 +133,13 @@ async fn a_user_keeps_at_most_a_hundred_live_sessions() {
     let app = spawn_app().await;
     let (first, auth) = app.signed_in("hoarder@example.com").await;
     let now = app.clock_now_ms();
+    let stored = app
+        .state
+        .store
+        .user_by_id(&auth.user.id)
+        .await
+        .unwrap()
+        .unwrap();
     for i in 0..99 {
         let session = backend::store::SessionRow {
             id: format!("bulk-{i:03}"),
@@ -147,7 +154,7 @@ async fn a_user_keeps_at_most_a_hundred_live_sessions() {
         let ended = app
             .state
             .store
-            .create_session(&session, &format!("hash-{i}"), 100)
+            .create_session(&session, &stored.password_hash, &format!("hash-{i}"), 100)
             .await
             .unwrap();
         assert_eq!(ended, Some(Vec::new()));
