@@ -112,5 +112,11 @@ async fn a_sign_out_the_server_could_not_record_still_signs_out_here_and_says_so
         // The login page shows this notice, as it shows the expired-session one.
         let expected = warned.then_some(UNCONFIRMED_SIGN_OUT_NOTICE);
         assert_eq!(session.notice.get_untracked(), expected, "warned: {warned}");
+        // Even offline, the next start of the app resumes nothing.
+        assert_eq!(
+            frontend::api::browser::csrf_token(),
+            None,
+            "warned: {warned}"
+        );
     }
 }

@@ -82,6 +82,23 @@ pub fn csrf_token() -> Option<String> {
     cookie(&format!("{SECURE_PREFIX}{CSRF}")).or_else(|| cookie(CSRF))
 }
 
+/// Forgets the CSRF cookie here (both names), so that this browser resumes no session at
+/// its next start even when the server could not clear its own cookies (offline).
+pub fn forget_csrf_token() {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Ok(document) = document.dyn_into::<web_sys::HtmlDocument>() else {
+        return;
+    };
+    for cookie in [
+        format!("{CSRF}=; Max-Age=0; Path=/"),
+        format!("{SECURE_PREFIX}{CSRF}=; Max-Age=0; Path=/; Secure"),
+    ] {
+        let _ = document.set_cookie(&cookie);
+    }
+}
+
 /// NFKC normalisation by the browser (`String.prototype.normalize`).
 pub fn nfkc(text: &str) -> String {
     String::from(js_sys::JsString::from(text).normalize("NFKC"))

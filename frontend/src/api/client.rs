@@ -24,9 +24,6 @@ use super::error::ClientError;
 /// The BroadcastChannel (and Web Lock) name shared by the tabs of one browser.
 const TAB_CHANNEL: &str = "jwt-auth";
 const REFRESH_LOCK: &str = "jwt-auth-refresh";
-/// The endpoints that start or end a session: a 401 from them is their answer, and
-/// refreshing to retry them would make no sense (or loop, for refresh itself).
-const SESSION_PATHS: [&str; 4] = [paths::LOGIN, paths::REGISTER, paths::REFRESH, paths::LOGOUT];
 
 /// What the rest of the app needs to know about the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,6 +192,9 @@ impl Api {
             .send(Method::POST, paths::LOGOUT, None)
             .await
             .and_then(|reply| no_content(&reply));
+        // Offline, the server cleared nothing: without the CSRF cookie this browser will
+        // not resume the session at its next start, nor refresh it.
+        browser::forget_csrf_token();
         self.end(SessionEvent::SignedOut);
         self.tell_tabs(&TabMessage::SignedOut);
         result
@@ -276,8 +276,9 @@ impl Api {
         .await
     }
 
-    /// Sends; on a 401 from anything but the session endpoints, refreshes once (unless
-    /// fresh tokens arrived while this request was out) and retries once.
+    /// Sends; on a 401 about the access token, refreshes once (unless fresh tokens arrived
+    /// while this request was out) and retries once. Sign-in, refresh and logout do not
+    /// come here: their 401 is their answer.
     async fn call(
         &self,
         method: Method,
@@ -286,7 +287,7 @@ impl Api {
     ) -> Result<Reply, ClientError> {
         let generation = self.inner.generation.get();
         let first = self.send(method.clone(), path, body.clone()).await?;
-        if first.status != 401 || SESSION_PATHS.contains(&path) || !about_access_token(&first) {
+        if first.status != 401 || !about_access_token(&first) {
             return Ok(first);
         }
         if self.inner.generation.get() == generation {
