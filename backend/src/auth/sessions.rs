@@ -113,9 +113,7 @@ impl Sessions {
                 ErrorCode::InvalidCredentials
             }));
         };
-        for session_id in ended {
-            self.revoked.insert(session_id, self.forget_after(now));
-        }
+        self.reject(ended);
         self.issue(user, session, refresh_token, now)
     }
 
@@ -226,21 +224,18 @@ impl Sessions {
         let Some(expires_at) = self.store.revoke_session(session_id, user_id, now).await? else {
             return Ok(false);
         };
-        self.revoked
-            .insert(session_id.to_owned(), self.forget_after(now));
+        self.reject([session_id.to_owned()]);
         Ok(expires_at > now)
     }
 
     /// Revokes every session of a user, but `except` when given.
     pub async fn revoke_all(&self, user_id: &str, except: Option<&str>) -> Result<(), Error> {
         let now = self.clock.now_ms();
-        for session_id in self
+        let ended = self
             .store
             .revoke_user_sessions(user_id, except, now)
-            .await?
-        {
-            self.revoked.insert(session_id, self.forget_after(now));
-        }
+            .await?;
+        self.reject(ended);
         Ok(())
     }
 
@@ -254,11 +249,7 @@ impl Sessions {
         let mut session_ids: Vec<String> =
             access_session_id.map(str::to_owned).into_iter().collect();
         // Refused here at once, even if the database cannot be reached to end the session.
-        if let Some(session_id) = access_session_id {
-            let now = self.clock.now_ms();
-            self.revoked
-                .insert(session_id.to_owned(), self.forget_after(now));
-        }
+        self.reject(session_ids.clone());
         if let Some(token) = refresh.filter(|t| is_token_shaped(t))
             && let Some(known) = self
                 .store
@@ -274,17 +265,12 @@ impl Sessions {
         Ok(())
     }
 
-    /// Rejects the access tokens of sessions just revoked elsewhere in this process (by a
-    /// store call that revoked them), at once.
-    pub fn reject(&self, session_ids: Vec<String>) {
-        let now = self.clock.now_ms();
+    /// Rejects the access tokens of sessions just revoked, on this instance at once, until
+    /// every token they could have has expired (other instances learn of them by polling).
+    pub fn reject(&self, session_ids: impl IntoIterator<Item = String>) {
+        let forget_after = self.clock.now_ms() + millis(self.lifetimes.access) + REVOKED_MARGIN_MS;
         for session_id in session_ids {
-            self.revoked.insert(session_id, self.forget_after(now));
+            self.revoked.insert(session_id, forget_after);
         }
-    }
-
-    /// When every access token of a session revoked at `now` (ms) has expired.
-    fn forget_after(&self, now: i64) -> i64 {
-        now + millis(self.lifetimes.access) + REVOKED_MARGIN_MS
     }
 }

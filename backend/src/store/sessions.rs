@@ -144,17 +144,9 @@ impl Store {
             tx.rollback().await?;
             return Ok(None);
         }
-        let ended: Vec<(String,)> = sqlx::query_as(
-            "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL \
-             AND id <> $3 RETURNING id",
-        )
-        .bind(now)
-        .bind(user_id)
-        .bind(keep)
-        .fetch_all(&mut *tx)
-        .await?;
+        let ended = revoke_user_sessions(&mut tx, user_id, Some(keep), now).await?;
         tx.commit().await?;
-        Ok(Some(ended.into_iter().map(|(id,)| id).collect()))
+        Ok(Some(ended))
     }
 
     /// Atomically replaces the session's current refresh token `old_hash` by `new_hash`.
@@ -275,16 +267,8 @@ impl Store {
         except: Option<&str>,
         now: i64,
     ) -> sqlx::Result<Vec<String>> {
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL \
-             AND ($3 IS NULL OR id <> $3) RETURNING id",
-        )
-        .bind(now)
-        .bind(user_id)
-        .bind(except)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(|(id,)| id).collect())
+        let mut conn = self.pool.acquire().await?;
+        revoke_user_sessions(&mut conn, user_id, except, now).await
     }
 
     /// A user's live sessions, most recently used first.
@@ -315,4 +299,25 @@ impl Store {
             .await?;
         Ok(done.rows_affected())
     }
+}
+
+/// Revokes every session of a user not yet revoked, but `except` when given, on `conn`
+/// (which may be inside a transaction); returns their ids. The one statement that ends a
+/// user's sessions, for logout-all, password change and disabling alike.
+pub(super) async fn revoke_user_sessions(
+    conn: &mut sqlx::AnyConnection,
+    user_id: &str,
+    except: Option<&str>,
+    now: i64,
+) -> sqlx::Result<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL \
+         AND ($3 IS NULL OR id <> $3) RETURNING id",
+    )
+    .bind(now)
+    .bind(user_id)
+    .bind(except)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
 }

@@ -2,7 +2,7 @@
 
 use shared::Role;
 
-use super::{InsertError, Store, USERS_EMAIL, on_constraint};
+use super::{InsertError, Store, USERS_EMAIL, on_constraint, sessions};
 
 /// A user as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -100,13 +100,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some((id,)) = &id {
-            sqlx::query(
-                "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+            sessions::revoke_user_sessions(&mut tx, id, None, now).await?;
         }
         tx.commit().await?;
         Ok(id.map(|(id,)| id))
