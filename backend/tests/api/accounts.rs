@@ -205,12 +205,7 @@ async fn a_sign_in_racing_disable_leaves_no_live_session() {
             .all(|s| [StatusCode::OK, StatusCode::FORBIDDEN].contains(s)),
         "{statuses:?}"
     );
-    let live = app
-        .state
-        .store
-        .active_sessions(&auth.user.id, app.clock_now_ms())
-        .await
-        .unwrap();
+    let live = app.live_sessions(&auth.user.id).await;
     assert!(
         live.is_empty(),
         "{} sessions outlived the disable",

@@ -10,6 +10,7 @@ use backend::cli::{Cli, Command};
 use backend::clock::{Clock, ManualClock};
 use backend::config::Config;
 use backend::state::AppState;
+use backend::store::SessionRow;
 use clap::Parser;
 use reqwest::StatusCode;
 use shared::AuthResponse;
@@ -137,6 +138,30 @@ impl TestApp {
     /// The server's clock, Unix ms (as the store keeps times).
     pub fn clock_now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// The user's live sessions, as stored.
+    pub async fn live_sessions(&self, user_id: &str) -> Vec<SessionRow> {
+        self.state
+            .store
+            .active_sessions(user_id, self.clock_now_ms())
+            .await
+            .unwrap()
+    }
+
+    /// A session row as a sign-in would store it now: live for an hour.
+    pub fn session_row(&self, id: &str, user_id: &str) -> SessionRow {
+        let now = self.clock_now_ms();
+        SessionRow {
+            id: id.to_owned(),
+            user_id: user_id.to_owned(),
+            created_at: now,
+            last_used_at: now,
+            expires_at: now + 3_600_000,
+            revoked_at: None,
+            user_agent: None,
+            ip: None,
+        }
     }
 
     /// Moves the server's clock.

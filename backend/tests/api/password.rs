@@ -126,17 +126,7 @@ async fn a_sign_in_checked_against_the_old_password_gets_no_session() {
     );
     // A sign-in that verified the old hash just before the change now asks for its
     // session: the store refuses it, so it cannot outlive the change.
-    let now = app.clock_now_ms();
-    let late = backend::store::SessionRow {
-        id: "late-sign-in".into(),
-        user_id: auth.user.id.clone(),
-        created_at: now,
-        last_used_at: now,
-        expires_at: now + 3_600_000,
-        revoked_at: None,
-        user_agent: None,
-        ip: None,
-    };
+    let late = app.session_row("late-sign-in", &auth.user.id);
     let created = app
         .state
         .store
@@ -144,12 +134,7 @@ async fn a_sign_in_checked_against_the_old_password_gets_no_session() {
         .await
         .unwrap();
     assert_eq!(created, None);
-    let live = app
-        .state
-        .store
-        .active_sessions(&auth.user.id, app.clock_now_ms())
-        .await
-        .unwrap();
+    let live = app.live_sessions(&auth.user.id).await;
     assert_eq!(live.len(), 1);
     assert_eq!(live[0].id, auth.session.id);
 }

@@ -142,14 +142,8 @@ async fn a_user_keeps_at_most_a_hundred_live_sessions() {
         .unwrap();
     for i in 0..99 {
         let session = backend::store::SessionRow {
-            id: format!("bulk-{i:03}"),
-            user_id: auth.user.id.clone(),
-            created_at: now,
             last_used_at: now + 1 + i,
-            expires_at: now + 3_600_000,
-            revoked_at: None,
-            user_agent: None,
-            ip: None,
+            ..app.session_row(&format!("bulk-{i:03}"), &auth.user.id)
         };
         let ended = app
             .state
