@@ -98,9 +98,7 @@ impl Accounts {
             ip,
             device_cookie,
         };
-        let device_id = self.check_password(user.as_ref(), attempt).await?;
-        let user = user.ok_or_else(|| Error::new(ErrorCode::InvalidCredentials))?;
-        Ok(SignedIn { user, device_id })
+        self.check_password(user, attempt).await
     }
 
     /// Replaces the signed-in user's password, after checking the current one exactly as a
@@ -121,13 +119,14 @@ impl Accounts {
         // The new password is judged first: that reveals nothing and counts nothing.
         let (_, new_password) =
             validate_new_account(&user.email, &change.new_password).map_err(Error::new)?;
+        let account = user.email.clone();
         let attempt = PasswordAttempt {
-            account: &user.email,
+            account: &account,
             password: &change.current_password,
             ip,
             device_cookie,
         };
-        let device_id = self.check_password(Some(&user), attempt).await?;
+        let SignedIn { user, device_id } = self.check_password(Some(user), attempt).await?;
         let new_hash = self.hasher.hash(new_password).await?;
         let now = self.clock.now_ms();
         let Some(ended) = self
@@ -149,17 +148,21 @@ impl Accounts {
     /// Counts an attempt with `password` against the account (or against the browser's
     /// device, when it presents a valid device cookie for it) *before* checking it, then
     /// checks it against `user`'s hash, or the dummy hash when there is no such user.
-    /// Returns the device id of a valid device cookie once the password is proven.
+    /// Returns the user, and the device id of a valid device cookie, once the password is
+    /// proven.
     async fn check_password(
         &self,
-        user: Option<&UserRow>,
+        user: Option<UserRow>,
         attempt: PasswordAttempt<'_>,
-    ) -> Result<Option<String>, Error> {
+    ) -> Result<SignedIn, Error> {
         let now = self.clock.now_ms();
-        let device_id = user.zip(attempt.device_cookie).and_then(|(user, cookie)| {
-            self.devices
-                .device_for(cookie, device_account(user), now.div_euclid(1000))
-        });
+        let device_id = user
+            .as_ref()
+            .zip(attempt.device_cookie)
+            .and_then(|(user, cookie)| {
+                self.devices
+                    .device_for(cookie, device_account(user), now.div_euclid(1000))
+            });
         let owner = match &device_id {
             Some(device) => (FailureScope::Device, device.as_str()),
             None => (FailureScope::Account, attempt.account),
@@ -168,7 +171,7 @@ impl Accounts {
         throttle::admit(&self.store, owner, attempt.ip, &id, now).await?;
 
         let password = normalize_password(attempt.password);
-        let stored_hash = user.map(|u| u.password_hash.clone());
+        let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
         let verified = match self.hasher.verify(password, stored_hash).await {
             Ok(verified) => verified,
             Err(error) => {
@@ -185,7 +188,7 @@ impl Accounts {
             return Err(Error::new(ErrorCode::AccountDisabled));
         }
         throttle::settle(&self.store, owner, &id, Outcome::Succeeded).await?;
-        Ok(device_id)
+        Ok(SignedIn { user, device_id })
     }
 }
 
