@@ -300,6 +300,36 @@ async fn a_session_revoked_from_another_browser_ends_with_the_expired_notice() {
 }
 
 #[tokio::test]
+async fn signing_out_everywhere_else_ends_the_other_device_and_keeps_this_one() {
+    let app = app("15m").await;
+    let laptop = app.browser().await;
+    register(&laptop, "everywhere-else@example.com").await;
+    let phone = app.browser().await;
+    login(&phone, "everywhere-else@example.com", PASSWORD).await;
+    phone
+        .wait_for_text("#user-email", "everywhere-else@example.com")
+        .await;
+
+    laptop.open("/sessions").await;
+    laptop.wait_for_text("#sessions", "This device").await;
+    laptop.element("#sessions .revoke").await;
+    laptop.click("#sign-out-others").await;
+    laptop.wait_until_gone("#sessions .revoke").await;
+    laptop.wait_for_text("#sessions", "This device").await;
+
+    phone.click("#reload-products").await;
+    phone
+        .wait_for_text("#notice", "Your session has expired")
+        .await;
+    assert!(phone.path().await.starts_with("/login"));
+    phone.finish("signed-out-by-another-device").await;
+    // This device is still signed in.
+    laptop.open("/").await;
+    assert_products_shown(&laptop).await;
+    laptop.finish("signed-out-everywhere-else").await;
+}
+
+#[tokio::test]
 async fn a_wrong_password_is_explained_and_five_failures_bring_a_wait() {
     let app = app("15m").await;
     let chrome = app.browser().await;
