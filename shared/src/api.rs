@@ -42,6 +42,49 @@ impl std::fmt::Debug for PasswordChange {
     }
 }
 
+/// `POST /api/auth/password/forgot` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForgotPassword {
+    /// Email as typed.
+    pub email: String,
+}
+
+/// `POST /api/auth/password/reset` body.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReset {
+    /// The token from the reset link's fragment.
+    pub token: String,
+    /// The new password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for PasswordReset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordReset")
+            .field("token", &"[redacted]")
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}
+
+/// `POST /api/auth/email/verify` body.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailVerification {
+    /// The token from the verification link's fragment.
+    pub token: String,
+}
+
+impl std::fmt::Debug for EmailVerification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailVerification")
+            .field("token", &"[redacted]")
+            .finish()
+    }
+}
+
 /// A user's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -93,6 +136,10 @@ pub struct UserView {
     pub role: Role,
     /// Unix seconds.
     pub created_at: i64,
+    /// Whether the user has proven the email is theirs (by a link sent to it).
+    pub email_verified: bool,
+    /// Whether signing in needs a second factor.
+    pub mfa_enabled: bool,
 }
 
 /// `session` in token responses. Unix seconds.
@@ -115,6 +162,17 @@ pub struct AuthResponse {
     pub user: UserView,
     /// The session and its token expiries.
     pub session: SessionView,
+}
+
+/// Answer of register: with `REQUIRE_VERIFIED_EMAIL` there is no session (the user signs
+/// in after verifying the email).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registered {
+    /// The new user.
+    pub user: UserView,
+    /// The session, when the new user is signed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionView>,
 }
 
 /// Answer of `GET /api/me`.

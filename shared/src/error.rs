@@ -22,6 +22,10 @@ pub enum ErrorCode {
     InvalidCredentials,
     /// The password was right but the account is disabled.
     AccountDisabled,
+    /// The password was right but the account must verify its email first.
+    EmailNotVerified,
+    /// A reset or verification link is unknown, used or expired.
+    InvalidLink,
     /// Login throttled; see `Retry-After`.
     TooManyAttempts,
     /// The refresh token is missing, unknown, expired, rotated or revoked.
@@ -69,6 +73,8 @@ impl ErrorCode {
             Self::EmailTaken => "email_taken",
             Self::InvalidCredentials => "invalid_credentials",
             Self::AccountDisabled => "account_disabled",
+            Self::EmailNotVerified => "email_not_verified",
+            Self::InvalidLink => "invalid_link",
             Self::TooManyAttempts => "too_many_attempts",
             Self::InvalidRefreshToken => "invalid_refresh_token",
             Self::MissingToken => "missing_token",
@@ -103,6 +109,12 @@ impl ErrorCode {
             Self::EmailTaken => "An account with this email already exists.",
             Self::InvalidCredentials => "The email or password is incorrect.",
             Self::AccountDisabled => "This account has been disabled.",
+            Self::EmailNotVerified => {
+                "Please verify your email first: we have sent you a new link."
+            }
+            Self::InvalidLink => {
+                "This link is not valid any more: it was used, it expired, or it is incomplete."
+            }
             Self::TooManyAttempts => "Too many sign-in attempts. Wait a moment and try again.",
             Self::InvalidRefreshToken => "Your session has expired. Please sign in again.",
             Self::MissingToken => "You need to sign in.",
@@ -184,6 +196,8 @@ mod tests {
             ErrorCode::EmailTaken,
             ErrorCode::InvalidCredentials,
             ErrorCode::AccountDisabled,
+            ErrorCode::EmailNotVerified,
+            ErrorCode::InvalidLink,
             ErrorCode::TooManyAttempts,
             ErrorCode::InvalidRefreshToken,
             ErrorCode::MissingToken,

@@ -10,8 +10,8 @@ pub mod names;
 pub mod validation;
 
 pub use api::{
-    AuthResponse, Credentials, HealthResponse, MeResponse, PasswordChange, Product, Role,
-    SessionInfo, SessionView, UserView,
+    AuthResponse, Credentials, EmailVerification, ForgotPassword, HealthResponse, MeResponse,
+    PasswordChange, PasswordReset, Product, Registered, Role, SessionInfo, SessionView, UserView,
 };
 pub use claims::Claims;
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};

@@ -18,6 +18,14 @@ pub mod paths {
     pub const LOGOUT_OTHERS: &str = "/api/auth/logout-others";
     /// `POST`: change the password (the current one is asked for).
     pub const PASSWORD_CHANGE: &str = "/api/auth/password/change";
+    /// `POST`: ask for a password reset link by email (always 202).
+    pub const PASSWORD_FORGOT: &str = "/api/auth/password/forgot";
+    /// `POST`: set a new password with the token of a reset link.
+    pub const PASSWORD_RESET: &str = "/api/auth/password/reset";
+    /// `POST`: verify the account's email with the token of a verification link.
+    pub const EMAIL_VERIFY: &str = "/api/auth/email/verify";
+    /// `POST`: email the signed-in user a new verification link.
+    pub const EMAIL_RESEND: &str = "/api/auth/email/resend";
     /// `GET`: the signed-in user.
     pub const ME: &str = "/api/me";
     /// `GET`: the signed-in user's live sessions.
@@ -39,6 +47,17 @@ pub mod paths {
     pub fn session(id: &str) -> String {
         SESSION.replace("{id}", id)
     }
+}
+
+/// The SPA's pages that emails link to; the one-time token follows in the fragment
+/// (`#token=…`), which browsers never send to a server.
+pub mod pages {
+    /// Where a reset link leads.
+    pub const RESET_PASSWORD: &str = "/reset-password";
+    /// Where a verification link leads.
+    pub const VERIFY_EMAIL: &str = "/verify-email";
+    /// The name of the token in the fragment.
+    pub const TOKEN_FRAGMENT: &str = "token";
 }
 
 /// Cookie names, without the `__Secure-` prefix that `COOKIE_SECURE` adds.

@@ -61,7 +61,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::TokenExpired
         | C::InvalidToken
         | C::SessionRevoked => StatusCode::UNAUTHORIZED,
-        C::AccountDisabled | C::Forbidden | C::CsrfRejected => StatusCode::FORBIDDEN,
+        C::InvalidLink => StatusCode::BAD_REQUEST,
+        C::AccountDisabled | C::EmailNotVerified | C::Forbidden | C::CsrfRejected => {
+            StatusCode::FORBIDDEN
+        }
         C::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
         C::NotFound => StatusCode::NOT_FOUND,
         C::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

@@ -18,6 +18,8 @@ pub fn user(row: &UserRow) -> UserView {
         email: row.email.clone(),
         role: row.role,
         created_at: secs(row.created_at),
+        email_verified: row.email_verified_at.is_some(),
+        mfa_enabled: false,
     }
 }
 

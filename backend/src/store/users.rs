@@ -20,6 +20,8 @@ pub struct UserRow {
     pub created_at: i64,
     /// Unix ms, when disabled.
     pub disabled_at: Option<i64>,
+    /// Unix ms, when the user proved the email is theirs.
+    pub email_verified_at: Option<i64>,
 }
 
 /// What creating a user needs.
@@ -34,7 +36,7 @@ pub struct NewUser<'a> {
     pub now: i64,
 }
 
-const COLUMNS: &str = "id, email, password_hash, role, created_at, disabled_at";
+const COLUMNS: &str = "id, email, password_hash, role, created_at, disabled_at, email_verified_at";
 
 impl Store {
     /// Inserts a user; [`InsertError::Conflict`] when the email is taken.
