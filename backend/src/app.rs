@@ -14,12 +14,14 @@ use crate::auth::accounts::Accounts;
 use crate::auth::device::DeviceCookies;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::PasswordHasher;
+use crate::auth::recovery::Recovery;
 use crate::auth::refresh_token::RefreshTokens;
 use crate::auth::revocation::{self, RevokedSessions};
 use crate::auth::sessions::{Lifetimes, Sessions};
 use crate::auth::throttle;
 use crate::clock::{Clock, millis};
 use crate::config::Config;
+use crate::mail::{MailTransport, Outbox};
 use crate::state::AppState;
 use crate::store::Store;
 
@@ -28,10 +30,15 @@ const CLEANUP_INTERVAL: Duration = Duration::from_secs(600);
 /// Revoked and expired sessions are kept this long for the sessions history (ms).
 const SESSION_RETENTION_MS: i64 = 30 * 24 * 3600 * 1000;
 
+/// Reset and verification tokens are deleted this long after they expire (ms).
+const LINK_RETENTION_MS: i64 = 24 * 3600 * 1000;
+
 /// A server that is bound and ready to run.
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// The outbox's worker, started with the state (handlers may post before serving).
+    mail_worker: JoinHandle<()>,
 }
 
 impl Application {
@@ -93,6 +100,20 @@ impl Application {
                 reuse_grace: config.refresh_reuse_grace,
             },
         };
+        let transport = MailTransport::new(&config.mail_url)?;
+        tracing::info!(to = %config.mail_url.describe(), "emails go");
+        let (outbox, mail_worker) = Outbox::start(
+            transport,
+            config.mail_from.clone(),
+            config.mail_retry_delays.clone(),
+        );
+        let recovery = Recovery {
+            store: store.clone(),
+            hasher: accounts.hasher.clone(),
+            outbox,
+            clock: Arc::clone(&clock),
+            public_url: config.public_url.as_str().into(),
+        };
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -101,8 +122,13 @@ impl Application {
             clock,
             accounts,
             sessions,
+            recovery,
         };
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            state,
+            mail_worker,
+        })
     }
 
     /// The bound address (useful with port 0).
@@ -135,6 +161,7 @@ impl Application {
         for task in background {
             task.abort();
         }
+        self.mail_worker.abort();
         self.state.store.close().await;
         tracing::info!("stopped");
         Ok(served?)
@@ -168,12 +195,16 @@ fn spawn_background_tasks(state: &AppState) -> Vec<JoinHandle<()>> {
 }
 
 /// Deletes login failures past their retention (never a failure that still counts
-/// towards a streak) and sessions long ended. Runs every 10 minutes.
+/// towards a streak), link tokens long expired, and sessions long ended. Runs every 10 minutes.
 pub async fn housekeeping(state: &AppState) -> sqlx::Result<()> {
     let now = state.clock.now_ms();
     state
         .store
         .delete_failures_before(now - throttle::RETENTION_MS)
+        .await?;
+    state
+        .store
+        .delete_account_tokens_expired_before(now - LINK_RETENTION_MS)
         .await?;
     state
         .store

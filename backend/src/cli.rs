@@ -88,6 +88,14 @@ pub enum UserCommand {
         #[command(flatten)]
         db: DatabaseArgs,
     },
+    /// Mark a user's email verified (for a user who cannot receive the link).
+    VerifyEmail {
+        /// Email of the user.
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
 }
 
 /// `backend secret …`.
@@ -208,6 +216,15 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
                 bail!("no user with email {email}");
             }
             println!("disabled {email} and revoked its sessions");
+        }
+        UserCommand::VerifyEmail { email, db } => {
+            let email = canonical(&email)?;
+            let store = open(&db).await?;
+            let now = store.database_time_ms().await?;
+            if !store.mark_email_verified(&email, now).await? {
+                bail!("no user with email {email}");
+            }
+            println!("{email} is verified");
         }
     }
     Ok(())

@@ -11,10 +11,17 @@ use clap::builder::BoolishValueParser;
 use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 
+use lettre::message::Mailbox;
+
 use crate::crypto::random_token;
+use crate::mail::MailUrl;
 
 /// Where the development secret is kept when none is configured.
 pub const DEV_SECRET_FILE: &str = "data/jwt-secret";
+/// `PUBLIC_URL` in development.
+pub const DEV_PUBLIC_URL: &str = "http://localhost:3000";
+/// `MAIL_URL` in development: each email becomes a file here.
+pub const DEV_MAIL_URL: &str = "file://data/outbox";
 /// Fewest bytes a signing secret may have.
 pub const MIN_SECRET_BYTES: usize = 32;
 /// Fewest distinct bytes a signing secret may have (refuses `aaaa…`).
@@ -84,6 +91,19 @@ pub struct ServeArgs {
     /// tokens are refused with 503; `0` turns the limit off.
     #[arg(long, env = "REVOCATION_MAX_STALENESS", default_value = "5s", value_parser = humantime::parse_duration)]
     pub revocation_max_staleness: Duration,
+    /// The site's origin as users see it, for links in emails (required in production).
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Where emails go: `smtp://user:pass@host:587`, `smtps://…` or `file://DIR`
+    /// (required in production).
+    #[arg(long, env = "MAIL_URL", hide_env_values = true)]
+    pub mail_url: Option<String>,
+    /// The From address of emails.
+    #[arg(long, env = "MAIL_FROM", default_value = "no-reply@localhost")]
+    pub mail_from: String,
+    /// An account must verify its email before it can sign in.
+    #[arg(long, env = "REQUIRE_VERIFIED_EMAIL", default_value = "false", action = clap::ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub require_verified_email: bool,
     /// Tracing filter.
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     pub rust_log: String,
@@ -127,6 +147,16 @@ pub struct Config {
     pub revocation_max_staleness: Duration,
     /// Longest time a request may take before it is answered 408 `timeout`.
     pub request_timeout: Duration,
+    /// The site's origin as users see it (`https://app.example.com`), for links in emails.
+    pub public_url: String,
+    /// Where emails go.
+    pub mail_url: MailUrl,
+    /// The From address of emails.
+    pub mail_from: Mailbox,
+    /// Whether an account must verify its email before it can sign in.
+    pub require_verified_email: bool,
+    /// How long the outbox waits before each retry of a failed send.
+    pub mail_retry_delays: Vec<Duration>,
 }
 
 impl Config {
@@ -164,6 +194,21 @@ impl Config {
             .filter(|p| !p.is_empty())
             .map(parse_proxy)
             .collect::<anyhow::Result<_>>()?;
+        let public_url = match args.public_url {
+            Some(url) => normalize_origin(&url).map_err(|_| {
+                anyhow::anyhow!("PUBLIC_URL {url:?} is not an origin like https://app.example.com")
+            })?,
+            None if production => bail!("PUBLIC_URL is required when APP_ENV=production"),
+            None => DEV_PUBLIC_URL.to_owned(),
+        };
+        let mail_url = match args.mail_url {
+            Some(url) => MailUrl::parse(&url)?,
+            None if production => bail!("MAIL_URL is required when APP_ENV=production"),
+            None => MailUrl::parse(DEV_MAIL_URL)?,
+        };
+        let mail_from = args.mail_from.parse::<Mailbox>().map_err(|_| {
+            anyhow::anyhow!("MAIL_FROM {:?} is not an email address", args.mail_from)
+        })?;
         Ok(Self {
             app_env: args.app_env,
             bind_addr: parse_bind_addr(&args.bind_addr)?,
@@ -181,6 +226,11 @@ impl Config {
             revocation_poll_interval: Duration::from_millis(500),
             revocation_max_staleness: args.revocation_max_staleness,
             request_timeout: Duration::from_secs(30),
+            public_url,
+            mail_url,
+            mail_from,
+            require_verified_email: args.require_verified_email,
+            mail_retry_delays: [5, 30, 120, 600].map(Duration::from_secs).to_vec(),
         })
     }
 

@@ -18,7 +18,9 @@
 //!   tokens, device cookies, password hashing, the revoked set). They return
 //!   [`error::Error`], which knows nothing of HTTP.
 //! - [`store`]: SQL over SQLite and PostgreSQL; rows in, rows out.
-//! - [`config`], [`error`], [`clock`], [`crypto`]: leaves every layer may use.
+//! - [`config`], [`error`], [`clock`], [`crypto`], [`mail`]: leaves every layer may use
+//!   (`mail` is the emails and the outbox that sends them; `config` parses `MAIL_URL`
+//!   with it).
 //!
 //! Names both sides must spell alike (paths, cookies, the CSRF header) and the bodies of
 //! the API live in the `shared` crate.
@@ -31,6 +33,7 @@ pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod http;
+pub mod mail;
 pub mod state;
 pub mod store;
 

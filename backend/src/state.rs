@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::auth::accounts::Accounts;
 use crate::auth::jwt::JwtKeys;
+use crate::auth::recovery::Recovery;
 use crate::auth::revocation::RevokedSessions;
 use crate::auth::sessions::Sessions;
 use crate::clock::Clock;
@@ -29,4 +30,6 @@ pub struct AppState {
     pub accounts: Accounts,
     /// Starting, refreshing and ending sessions.
     pub sessions: Sessions,
+    /// Verification and reset links.
+    pub recovery: Recovery,
 }

@@ -4,8 +4,11 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use testkit::Browser;
+use std::time::Duration;
+
+use serde_json::json;
 use testkit::process::{BackendProcess, backend_command};
+use testkit::{Browser, SmtpServer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_backend");
 
@@ -58,6 +61,44 @@ fn production_refuses_a_weak_secret_without_printing_it() {
         .env("JWT_SECRET_FILE", &file));
     let stderr = one_line_error(&output);
     assert!(!stderr.contains(short), "{stderr}");
+}
+
+#[test]
+fn production_needs_the_public_url_and_where_mail_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "prod-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+    let output = run(backend(dir.path())
+        .env("APP_ENV", "production")
+        .env("JWT_SECRET", secret)
+        .env("MAIL_URL", "smtp://mail.example.com"));
+    let stderr = one_line_error(&output);
+    assert!(stderr.contains("PUBLIC_URL"), "{stderr}");
+    let output = run(backend(dir.path())
+        .env("APP_ENV", "production")
+        .env("JWT_SECRET", secret)
+        .env("PUBLIC_URL", "https://app.example.com"));
+    let stderr = one_line_error(&output);
+    assert!(stderr.contains("MAIL_URL"), "{stderr}");
+    let output = run(backend(dir.path())
+        .env("APP_ENV", "production")
+        .env("JWT_SECRET", secret)
+        .env("PUBLIC_URL", "https://app.example.com")
+        .env(
+            "MAIL_URL",
+            "smtp://app:Hunter2-Mail-Pass@mail.example.com?tls=maybe",
+        ));
+    let stderr = one_line_error(&output);
+    assert!(stderr.contains("MAIL_URL"), "{stderr}");
+    assert!(!stderr.contains("Hunter2-Mail-Pass"), "{stderr}");
+    for bad in ["app.example.com", "https://app.example.com/path"] {
+        let output = run(backend(dir.path())
+            .env("APP_ENV", "production")
+            .env("JWT_SECRET", secret)
+            .env("PUBLIC_URL", bad)
+            .env("MAIL_URL", "smtp://mail.example.com"));
+        let stderr = one_line_error(&output);
+        assert!(stderr.contains("PUBLIC_URL"), "{stderr}");
+    }
 }
 
 #[test]
@@ -118,10 +159,12 @@ async fn logs_never_contain_passwords_tokens_or_the_secret() {
     let secret = "log-test-secret-9f8e7d6c5b4a3210-ZYXWVUTSRQPONM";
     let password = "Unique-Passw0rd-For-Log-Scan";
     let wrong = "Wrong-Passw0rd-Scan";
+    let smtp = SmtpServer::start();
     let mut command = backend(dir.path());
     command
         .env("BIND_ADDR", "127.0.0.1:0")
         .env("JWT_SECRET", secret)
+        .env("MAIL_URL", smtp.mail_url())
         .env("RUST_LOG", "trace");
     let server = BackendProcess::launch(command).await;
     let browser = Browser::new(server.base_url());
@@ -154,15 +197,54 @@ async fn logs_never_contain_passwords_tokens_or_the_secret() {
     remember(&browser);
     assert_eq!(browser.post("/api/auth/logout-all").await.status(), 204);
 
+    // Emailed links: their tokens never reach the log, nor does the new password.
+    let new_password = "Another-Unique-Passw0rd-Scan";
+    let verify_link = smtp
+        .wait_for(email, Duration::from_secs(10))
+        .await
+        .link("/verify-email#token=");
+    let forgot = browser
+        .post_json("/api/auth/password/forgot", &json!({ "email": email }))
+        .await;
+    assert_eq!(forgot.status(), 202);
+    let sent = testkit::eventually(Duration::from_secs(10), || async {
+        smtp.count_to(email) == 2
+    })
+    .await;
+    assert!(sent, "the reset email arrives");
+    let reset_link = smtp
+        .received()
+        .into_iter()
+        .find(|mail| mail.subject() == "Reset your password")
+        .unwrap()
+        .link("/reset-password#token=");
+    let token = |link: &str| link.split_once("#token=").unwrap().1.to_owned();
+    let reset = browser
+        .post_json(
+            "/api/auth/password/reset",
+            &json!({ "token": token(&reset_link), "password": new_password }),
+        )
+        .await;
+    assert_eq!(reset.status(), 204);
+    let verify = browser
+        .post_json(
+            "/api/auth/email/verify",
+            &json!({ "token": token(&verify_link) }),
+        )
+        .await;
+    assert_eq!(verify.status(), 204);
+    issued.extend([token(&reset_link), token(&verify_link)]);
+
     let log = server.stop();
+    assert!(log.contains("email sent"), "sending is logged: {log:.400}");
     assert!(
         log.contains("/api/auth/refresh"),
         "the log was captured: {log:.400}"
     );
-    for needle in [secret, password, wrong] {
+    for needle in [secret, password, wrong, new_password] {
         assert!(!log.contains(needle), "log contains {needle}");
     }
-    assert!(issued.len() >= 12, "tokens were issued");
+    assert!(issued.len() >= 14, "tokens were issued");
     for value in issued {
         assert!(
             !log.contains(&value),

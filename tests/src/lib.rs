@@ -8,6 +8,7 @@ pub mod chrome;
 pub mod database;
 pub mod process;
 pub mod proxy;
+pub mod smtp;
 
 use std::future::Future;
 use std::time::Duration;
@@ -17,6 +18,7 @@ pub use chrome::Chrome;
 pub use database::TestDatabase;
 pub use process::BackendProcess;
 pub use proxy::TcpProxy;
+pub use smtp::{ReceivedMail, SmtpServer};
 
 /// A password that passes the policy.
 pub const PASSWORD: &str = "correct horse battery staple";

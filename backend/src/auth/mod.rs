@@ -1,10 +1,11 @@
 //! Authentication: what a token, a password, a session and a throttle are, and the flows
-//! (register, login, refresh, logout) that combine them over the store.
+//! (register, login, refresh, logout, account recovery) that combine them over the store.
 
 pub mod accounts;
 pub mod device;
 pub mod jwt;
 pub mod password;
+pub mod recovery;
 pub mod refresh_token;
 pub mod revocation;
 pub mod sessions;

@@ -107,6 +107,43 @@ pub async fn admit(
     decided.map_err(|wait_ms| Error::too_many_attempts((wait_ms + 999) / 1000))
 }
 
+/// Counts a request for a password-reset email against the email and the client's IP
+/// (each as its own subject, prefixed `reset:` so it never mixes with sign-in failures),
+/// with the same limits as sign-in attempts. Every request counts: there is no success to
+/// take one back. Returns whether the email may be sent; refuses with 429 only for the
+/// IP, since a refusal for the email (counted alike whether or not an account has it)
+/// keeps the usual 202 answer and just sends nothing.
+pub async fn admit_reset_request(
+    store: &Store,
+    email: &str,
+    ip: &str,
+    now: i64,
+) -> Result<bool, Error> {
+    let ip = format!("reset:{}", ip_subject(ip));
+    let email = format!("reset:{email}");
+    let ip = [Subject {
+        scope: FailureScope::Ip,
+        subject: &ip,
+        since: now - WINDOW_MS + 1,
+        limit: IP_MAX_FAILURES,
+    }];
+    let email = [Subject {
+        scope: FailureScope::Account,
+        subject: &email,
+        since: now - RETENTION_MS,
+        limit: STREAK_READ_LIMIT,
+    }];
+    let id = uuid::Uuid::new_v4().to_string();
+    store
+        .admit_attempt(&ip, &id, now, |_, times| ip_wait_ms(times, now))
+        .await?
+        .map_err(|wait_ms| Error::too_many_attempts((wait_ms + 999) / 1000))?;
+    let admitted = store
+        .admit_attempt(&email, &id, now, |_, times| account_wait_ms(times, now))
+        .await?;
+    Ok(admitted.is_ok())
+}
+
 /// What an IP's failures are counted against: the address, or for IPv6 its /64, since
 /// one client commonly holds a whole /64.
 fn ip_subject(ip: &str) -> String {

@@ -1,5 +1,5 @@
 //! `/api/auth/*`: register, login, refresh, logout, logout-all, logout-others, password
-//! change.
+//! change; account recovery is in [`super::recovery`].
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};
@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use axum_extra::extract::cookie::CookieJar;
-use shared::{AuthResponse, Credentials, ErrorCode, PasswordChange};
+use shared::{AuthResponse, Credentials, ErrorCode, PasswordChange, Registered};
 
 use shared::names::paths;
 
@@ -33,6 +33,7 @@ pub fn router() -> Router<HttpState> {
         .route(paths::LOGOUT_ALL, post(logout_all))
         .route(paths::LOGOUT_OTHERS, post(logout_others))
         .route(paths::PASSWORD_CHANGE, post(change_password))
+        .merge(super::recovery::router())
         .layer(DefaultBodyLimit::max(AUTH_BODY_LIMIT))
         .layer(middleware::from_fn(refuse_large_bodies))
 }
@@ -53,16 +54,35 @@ async fn refuse_large_bodies(request: Request, next: Next) -> Response {
 
 type TokenResponse = (CookieJar, Json<AuthResponse>);
 
+/// Creates the account and emails a verification link; signs the new user in unless
+/// `REQUIRE_VERIFIED_EMAIL` asks them to verify first (then `{user}` alone, no cookies).
 async fn register(
     State(state): State<HttpState>,
     client: ClientInfo,
     jar: CookieJar,
     AppJson(credentials): AppJson<Credentials>,
-) -> Result<(StatusCode, TokenResponse), ApiError> {
+) -> Result<(StatusCode, CookieJar, Json<Registered>), ApiError> {
     let user = state.accounts.register(credentials).await?;
+    // The account exists either way; a link that could not be made is asked for again
+    // from the home page or by signing in.
+    if let Err(error) = state.recovery.send_verification(&user).await {
+        tracing::warn!(user_id = %user.id, code = %error.code(), "verification link not sent");
+    }
+    if state.config.require_verified_email {
+        let body = Registered {
+            user: views::user(&user),
+            session: None,
+        };
+        return Ok((StatusCode::CREATED, jar, Json(body)));
+    }
     let issued = state.sessions.start(user, client).await?;
     let jar = with_device_cookie(&state, jar, &issued.user, None);
-    Ok((StatusCode::CREATED, respond(&state, jar, &issued)))
+    let (jar, Json(signed_in)) = respond(&state, jar, &issued);
+    let body = Registered {
+        user: signed_in.user,
+        session: Some(signed_in.session),
+    };
+    Ok((StatusCode::CREATED, jar, Json(body)))
 }
 
 async fn login(
@@ -76,6 +96,12 @@ async fn login(
         .accounts
         .login(credentials, &client.ip, device_cookie.as_deref())
         .await?;
+    if state.config.require_verified_email && signed_in.user.email_verified_at.is_none() {
+        // The password is proven, so the answer may say why, and the link is sent again
+        // (at most one a minute) for a user who lost the first.
+        state.recovery.send_verification(&signed_in.user).await?;
+        return Err(ApiError::new(ErrorCode::EmailNotVerified));
+    }
     let issued = state.sessions.start(signed_in.user, client).await?;
     let jar = with_device_cookie(&state, jar, &issued.user, signed_in.device_id.as_deref());
     Ok(respond(&state, jar, &issued))

@@ -21,8 +21,15 @@ use super::cookies;
 use super::error::ApiError;
 use crate::crypto::secure_eq;
 
-/// Paths that need the origin checks but not the double-submit token.
-const TOKENLESS_PATHS: [&str; 2] = [paths::LOGIN, paths::REGISTER];
+/// Paths that need the origin checks but not the double-submit token: they act on
+/// credentials in their body (a password, a link's token), never on the session cookies.
+const TOKENLESS_PATHS: [&str; 5] = [
+    paths::LOGIN,
+    paths::REGISTER,
+    paths::PASSWORD_FORGOT,
+    paths::PASSWORD_RESET,
+    paths::EMAIL_VERIFY,
+];
 /// Paths that act on the refresh cookie, so an `Authorization` header does not exempt them.
 const REFRESH_COOKIE_PATHS: [&str; 2] = [paths::REFRESH, paths::LOGOUT];
 

@@ -3,6 +3,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -24,18 +25,46 @@ const MAX_USER_AGENT_CHARS: usize = 256;
 
 /// `Json<T>` whose rejections are API errors: 415 without a JSON content type, 400 for
 /// syntax (including too deep nesting), 422 for wrong types and missing or unknown
-/// fields, 413 over the body limit.
+/// fields, and for any body that is not a JSON object (serde would take an array for a
+/// struct), 413 over the body limit.
 pub struct AppJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
+        if !is_json_content_type(req.headers()) {
+            return Err(ApiError::new(ErrorCode::UnsupportedMediaType));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(ErrorCode::PayloadTooLarge)
+            } else {
+                ApiError::new(ErrorCode::InvalidBody).with_status(StatusCode::BAD_REQUEST)
+            }
+        })?;
+        if bytes.trim_ascii_start().first() != Some(&b'{') {
+            return Err(ApiError::new(ErrorCode::InvalidBody));
+        }
+        match Json::<T>::from_bytes(&bytes) {
             Ok(Json(value)) => Ok(Self(value)),
             Err(rejection) => Err(json_rejection(&rejection)),
         }
     }
+}
+
+/// `application/json` or `application/…+json`, parameters aside.
+fn is_json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let essence = essence.to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 fn json_rejection(rejection: &JsonRejection) -> ApiError {

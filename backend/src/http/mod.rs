@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod products;
+pub mod recovery;
 pub mod sessions;
 pub mod spa;
 pub mod users;

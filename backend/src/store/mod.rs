@@ -1,8 +1,9 @@
-//! Persistence: users, sessions, refresh-token hashes and login failures.
+//! Persistence: users, sessions, refresh-token hashes, link tokens and login failures.
 //!
 //! One [`Store`] over sqlx's `Any` driver serves SQLite and PostgreSQL with the same,
 //! portable SQL; what differs between them is confined to [`Store::connect`].
 
+mod account_tokens;
 mod sessions;
 mod throttle;
 mod users;
@@ -13,6 +14,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use account_tokens::{NewAccountToken, TokenPurpose, VerificationSlot};
 pub use sessions::{RefreshTokenState, SessionRow};
 pub use throttle::{FailureScope, Subject};
 pub use users::{NewUser, UserRow};

@@ -1,6 +1,6 @@
 //! The `sessions` and `refresh_tokens` tables.
 
-use super::Store;
+use super::{Store, account_tokens};
 
 /// A session as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -109,7 +109,8 @@ impl Store {
     }
 
     /// Replaces a user's password hash, if it is still `old_hash` and the account enabled,
-    /// and revokes every session of the user but `keep`, which must still be live: all in
+    /// ends the user's outstanding reset links, and revokes every session of the user but
+    /// `keep`, which must still be live: all in
     /// one transaction, so the password never changes while the other sessions live on.
     /// Locks the user's row first, like sign-in and `disable_user`. Returns the revoked
     /// session ids, or `None` (nothing changed) when a condition failed.
@@ -145,6 +146,7 @@ impl Store {
             return Ok(None);
         }
         let ended = revoke_user_sessions(&mut tx, user_id, Some(keep), now).await?;
+        account_tokens::end_reset_tokens(&mut tx, user_id, now).await?;
         tx.commit().await?;
         Ok(Some(ended))
     }

@@ -166,3 +166,33 @@ async fn a_user_disabled_by_the_cli_loses_access_within_a_second() {
     let login = app.browser().login("leaver@example.com", PASSWORD).await;
     assert_eq!(error_code(login).await, "account_disabled");
 }
+
+#[tokio::test]
+async fn an_operator_verifies_an_email_with_the_cli() {
+    let app = spawn_app_with(&["--require-verified-email", "true"], |_| {}).await;
+    let registered = app
+        .browser()
+        .register("offline@example.com", PASSWORD)
+        .await;
+    assert_eq!(registered.status(), StatusCode::CREATED);
+    let refused = app.browser().login("offline@example.com", PASSWORD).await;
+    assert_eq!(error_code(refused).await, "email_not_verified");
+
+    let output = cli(
+        &app,
+        &["user", "verify-email", "--email", " Offline@Example.com"],
+        "",
+    );
+    assert!(output.status.success(), "{output:?}");
+    let login = app.browser().login("offline@example.com", PASSWORD).await;
+    assert_eq!(login.status(), StatusCode::OK);
+    let body: serde_json::Value = login.json().await.unwrap();
+    assert_eq!(body["user"]["email_verified"], true);
+
+    let output = cli(
+        &app,
+        &["user", "verify-email", "--email", "nobody@example.com"],
+        "",
+    );
+    assert_one_line_failure(&output);
+}

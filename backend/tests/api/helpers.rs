@@ -30,6 +30,8 @@ pub struct TestApp {
     pub state: AppState,
     pub db: TestDatabase,
     pub static_dir: TempDir,
+    /// Where emails go as `.eml` files, unless the test gave `--mail-url`.
+    pub mail_dir: TempDir,
 }
 
 /// Starts a server with the default test configuration.
@@ -88,6 +90,11 @@ pub async fn spawn_app_on(
         "--static-dir",
         &static_path,
     ];
+    let mail_dir = tempfile::tempdir().expect("temp dir");
+    let mail_url = format!("file://{}", mail_dir.path().display());
+    if !flags.contains(&"--mail-url") {
+        argv.extend_from_slice(&["--mail-url", &mail_url]);
+    }
     argv.extend_from_slice(flags);
     let Some(Command::Serve(args)) = Cli::try_parse_from(argv).unwrap().command else {
         unreachable!("serve was given")
@@ -107,6 +114,7 @@ pub async fn spawn_app_on(
         state,
         db,
         static_dir,
+        mail_dir,
     }
 }
 

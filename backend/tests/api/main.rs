@@ -6,6 +6,7 @@ mod admin;
 mod csrf;
 mod helpers;
 mod password;
+mod recovery;
 mod refresh;
 mod sessions;
 mod site;

@@ -193,6 +193,8 @@ async fn wrong_types_and_missing_fields_are_refused() {
         json!({}),
         json!([]),
         json!("text"),
+        // serde would read a struct from an array of its fields: an object is required.
+        json!(["types@example.com", PASSWORD]),
     ] {
         let (status, code) = register_code(&app, body.clone()).await;
         assert_eq!(
