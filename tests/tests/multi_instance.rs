@@ -335,3 +335,73 @@ async fn an_instance_cut_off_from_the_database_fails_clearly_and_catches_up() {
         "session_revoked"
     );
 }
+
+#[tokio::test]
+async fn a_reset_link_from_one_instance_works_on_the_other_and_ends_sessions_on_both() {
+    let db = TestDatabase::postgres().await;
+    let cwd = tempfile::tempdir().unwrap();
+    let smtp = testkit::SmtpServer::start();
+    let mail_url = smtp.mail_url();
+    let env = [("MAIL_URL", mail_url.as_str())];
+    let a = start_with(db.url(), cwd.path(), &env).await;
+    let b = start_with(db.url(), cwd.path(), &env).await;
+    let on_a = signed_in(&a, "twice@example.com").await;
+    let on_b = Browser::new(b.base_url());
+    assert_eq!(
+        on_b.login("twice@example.com", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+
+    let forgot = Browser::new(a.base_url())
+        .post_json(
+            "/api/auth/password/forgot",
+            &serde_json::json!({ "email": "twice@example.com" }),
+        )
+        .await;
+    assert_eq!(forgot.status(), StatusCode::ACCEPTED);
+    let sent = eventually(Duration::from_secs(10), || async {
+        smtp.received()
+            .iter()
+            .any(|mail| mail.subject() == "Reset your password")
+    })
+    .await;
+    assert!(sent, "the reset email arrives");
+    let link = smtp
+        .received()
+        .into_iter()
+        .find(|mail| mail.subject() == "Reset your password")
+        .unwrap()
+        .link("/reset-password#token=");
+    let token = link.split_once("#token=").unwrap().1;
+
+    // The link is used on B; A's session ends within the propagation time.
+    let reset = Browser::new(b.base_url())
+        .post_json(
+            "/api/auth/password/reset",
+            &serde_json::json!({ "token": token, "password": "a brand new passphrase" }),
+        )
+        .await;
+    assert_eq!(reset.status(), StatusCode::NO_CONTENT);
+    let (me_b, _) = status(on_b.get("/api/me").await).await;
+    assert_eq!(
+        me_b,
+        StatusCode::UNAUTHORIZED,
+        "at once on the instance that reset"
+    );
+    let ended_on_a = eventually(PROPAGATION, || async {
+        on_a.get("/api/me").await.status() == StatusCode::UNAUTHORIZED
+    })
+    .await;
+    assert!(
+        ended_on_a,
+        "A still accepts the old session after the reset on B"
+    );
+    on_a.assert_session_revoked().await;
+    let again = Browser::new(a.base_url())
+        .post_json(
+            "/api/auth/password/reset",
+            &serde_json::json!({ "token": token, "password": "yet another passphrase" }),
+        )
+        .await;
+    assert_eq!(error_code(again).await, "invalid_link");
+}
