@@ -14,7 +14,7 @@ use crate::auth::accounts::Accounts;
 use crate::auth::device::DeviceCookies;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::PasswordHasher;
-use crate::auth::recovery::Recovery;
+use crate::auth::recovery::{Recovery, RecoveryParts};
 use crate::auth::refresh_token::RefreshTokens;
 use crate::auth::revocation::{self, RevokedSessions};
 use crate::auth::sessions::{Lifetimes, Sessions};
@@ -37,9 +37,19 @@ const LINK_RETENTION_MS: i64 = 24 * 3600 * 1000;
 pub struct Application {
     listener: TcpListener,
     state: AppState,
-    /// The outbox's worker, started with the state (handlers may post before serving).
-    mail_worker: JoinHandle<()>,
+    /// The workers that make and send emails, started with the state.
+    mail: MailWorkers,
 }
+
+/// The outbox and the workers behind it.
+struct MailWorkers {
+    outbox: Outbox,
+    /// Making reset links, and sending.
+    workers: [JoinHandle<()>; 2],
+}
+
+/// How long a stopping server waits for emails still being sent.
+const MAIL_DRAIN_LIMIT: Duration = Duration::from_secs(5);
 
 impl Application {
     /// Connects to the database, runs migrations, checks the signing key, loads the
@@ -107,13 +117,13 @@ impl Application {
             config.mail_from.clone(),
             config.mail_retry_delays.clone(),
         );
-        let recovery = Recovery {
+        let (recovery, reset_worker) = Recovery::start(RecoveryParts {
             store: store.clone(),
             hasher: accounts.hasher.clone(),
-            outbox,
+            outbox: outbox.clone(),
             clock: Arc::clone(&clock),
-            public_url: config.public_url.as_str().into(),
-        };
+            public_url: config.public_url.clone(),
+        });
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -127,7 +137,10 @@ impl Application {
         Ok(Self {
             listener,
             state,
-            mail_worker,
+            mail: MailWorkers {
+                outbox,
+                workers: [reset_worker, mail_worker],
+            },
         })
     }
 
@@ -161,7 +174,13 @@ impl Application {
         for task in background {
             task.abort();
         }
-        self.mail_worker.abort();
+        let unsent = self.mail.outbox.drain(MAIL_DRAIN_LIMIT).await;
+        if unsent > 0 {
+            tracing::warn!(unsent, "stopping with emails not sent");
+        }
+        for worker in self.mail.workers {
+            worker.abort();
+        }
         self.state.store.close().await;
         tracing::info!("stopped");
         Ok(served?)

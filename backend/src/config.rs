@@ -201,6 +201,11 @@ impl Config {
             None if production => bail!("PUBLIC_URL is required when APP_ENV=production"),
             None => DEV_PUBLIC_URL.to_owned(),
         };
+        if production && !public_url.starts_with("https://") {
+            // The reset page reads its token in the browser: served over plain HTTP,
+            // anyone on the way could inject a script that reads it.
+            bail!("PUBLIC_URL must be an https:// origin when APP_ENV=production");
+        }
         let mail_url = match args.mail_url {
             Some(url) => MailUrl::parse(&url)?,
             None if production => bail!("MAIL_URL is required when APP_ENV=production"),

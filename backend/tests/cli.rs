@@ -90,7 +90,11 @@ fn production_needs_the_public_url_and_where_mail_goes() {
     let stderr = one_line_error(&output);
     assert!(stderr.contains("MAIL_URL"), "{stderr}");
     assert!(!stderr.contains("Hunter2-Mail-Pass"), "{stderr}");
-    for bad in ["app.example.com", "https://app.example.com/path"] {
+    for bad in [
+        "app.example.com",
+        "https://app.example.com/path",
+        "http://app.example.com",
+    ] {
         let output = run(backend(dir.path())
             .env("APP_ENV", "production")
             .env("JWT_SECRET", secret)

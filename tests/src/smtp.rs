@@ -17,7 +17,8 @@ const SESSIONS: u32 = 16;
 
 /// A local SMTP server on a free port that keeps every message it receives.
 ///
-/// It accepts any sender and any recipient, without authentication or STARTTLS. Dropping
+/// It accepts any sender and any recipient (but those it is told to refuse), without
+/// authentication or STARTTLS. Dropping
 /// it stops taking mail: the listening thread cannot be stopped, so it stays bound for
 /// the rest of the test process and answers every new session with `421`.
 pub struct SmtpServer {
@@ -40,6 +41,10 @@ pub struct ReceivedMail {
 struct Mailbox {
     received: Mutex<Vec<ReceivedMail>>,
     closed: AtomicBool,
+    /// Recipients containing any of these are refused for good (550).
+    refused: Mutex<Vec<String>>,
+    /// Recipients containing any of these are refused for now (451).
+    deferred: Mutex<Vec<String>>,
 }
 
 impl Mailbox {
@@ -53,6 +58,26 @@ impl SmtpServer {
     /// Starts listening on 127.0.0.1:0 (a free port) in background threads.
     pub fn start() -> Self {
         Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// From now on, refuses for good (550 "mailbox unavailable") every recipient whose
+    /// address contains `pattern`, as a server refuses an address that does not exist.
+    pub fn refuse_recipients_containing(&self, pattern: &str) {
+        self.mailbox
+            .refused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(pattern.to_owned());
+    }
+
+    /// From now on, refuses for now (451, "try again later") every recipient whose
+    /// address contains `pattern`, as a busy or greylisting server does.
+    pub fn defer_recipients_containing(&self, pattern: &str) {
+        self.mailbox
+            .deferred
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(pattern.to_owned());
     }
 
     /// Starts on a given address (for a test that starts the server only after the
@@ -213,6 +238,22 @@ impl Session {
 }
 
 impl Handler for Session {
+    fn rcpt(&mut self, to: &str) -> Response {
+        let matches = |list: &Mutex<Vec<String>>| {
+            list.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .any(|pattern| to.contains(pattern.as_str()))
+        };
+        if matches(&self.mailbox.refused) {
+            response::NO_MAILBOX
+        } else if matches(&self.mailbox.deferred) {
+            response::INTERNAL_ERROR
+        } else {
+            response::OK
+        }
+    }
+
     fn helo(&mut self, _ip: IpAddr, _domain: &str) -> Response {
         if self.closed() {
             return response::NO_SERVICE;

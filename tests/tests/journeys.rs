@@ -17,7 +17,7 @@ use fantoccini::key::Key;
 use fantoccini::wd::WindowHandle;
 use tempfile::TempDir;
 use testkit::process::{backend_bin, backend_command};
-use testkit::{BackendProcess, Chrome, PASSWORD, TestDatabase};
+use testkit::{BackendProcess, Chrome, PASSWORD, SmtpServer, TestDatabase, eventually};
 
 const SECRET: &str = "browser-journeys-secret-0123456789-abcdefghijk";
 
@@ -38,6 +38,30 @@ fn dist() -> PathBuf {
 }
 
 async fn app(access_ttl: &str) -> App {
+    app_with(&[("ACCESS_TOKEN_TTL", access_ttl)]).await
+}
+
+/// The app with its emails going to `smtp`, and `PUBLIC_URL` its own address, so the
+/// links in them open the app the browser is signed in to.
+async fn app_with_mail(smtp: &SmtpServer) -> App {
+    // A free port, chosen before the server starts, for PUBLIC_URL to name.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let public = format!("http://{bind}");
+    app_with(&[
+        ("BIND_ADDR", &bind),
+        ("PUBLIC_URL", &public),
+        ("MAIL_URL", &smtp.mail_url()),
+    ])
+    .await
+}
+
+/// The app with further environment variables.
+async fn app_with(env: &[(&str, &str)]) -> App {
     let db = TestDatabase::sqlite();
     let cwd = tempfile::tempdir().unwrap();
     let mut command = backend_command(&backend_bin(), cwd.path());
@@ -45,8 +69,10 @@ async fn app(access_ttl: &str) -> App {
         .env("BIND_ADDR", "127.0.0.1:0")
         .env("DATABASE_URL", db.url())
         .env("JWT_SECRET", SECRET)
-        .env("STATIC_DIR", dist())
-        .env("ACCESS_TOKEN_TTL", access_ttl);
+        .env("STATIC_DIR", dist());
+    for (name, value) in env {
+        command.env(name, value);
+    }
     let server = BackendProcess::launch(command).await;
     App {
         server,
@@ -122,6 +148,19 @@ async fn assert_products_shown(chrome: &Chrome) {
         .wait_for_text("#products", "Mechanical keyboard")
         .await;
     assert!(!chrome.has(".alert").await, "{}", chrome.page_text().await);
+}
+
+/// Waits for the `n`th email to `to` with this subject and returns its link to `page`.
+async fn emailed_link(smtp: &SmtpServer, to: &str, subject: &str, n: usize, page: &str) -> String {
+    let matching = || {
+        smtp.received()
+            .into_iter()
+            .filter(|mail| mail.to.iter().any(|t| t == to) && mail.subject() == subject)
+            .collect::<Vec<_>>()
+    };
+    let arrived = eventually(Duration::from_secs(10), || async { matching().len() >= n }).await;
+    assert!(arrived, "no email {subject:?} number {n} to {to}");
+    matching()[n - 1].link(&format!("{page}#token="))
 }
 
 /// Waits until an access token issued now, living `seconds`, would have expired.
@@ -436,4 +475,98 @@ async fn a_forged_access_cookie_is_refused_and_the_app_recovers() {
         .await;
     assert!(chrome.path().await.starts_with("/login"));
     chrome.finish("forged-cookie").await;
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_through_the_emailed_link() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    let email = "forgot-it@example.com";
+    let new_password = "a fresh start passphrase";
+    let laptop = app.browser().await;
+    register(&laptop, email).await;
+
+    // Signed out, on another browser: the login page's link to the reset form.
+    let chrome = app.browser().await;
+    chrome.open("/login").await;
+    chrome.click("a[href='/forgot-password']").await;
+    chrome.wait_for_path("/forgot-password").await;
+    chrome.fill("#email", email).await;
+    chrome.click("button[type=submit]").await;
+    chrome
+        .wait_for_text("#notice", "If an account exists")
+        .await;
+
+    let link = emailed_link(&smtp, email, "Reset your password", 1, "/reset-password").await;
+    chrome.client.goto(&link).await.unwrap();
+    chrome.element("#password").await;
+    let address = chrome.client.current_url().await.unwrap();
+    assert!(
+        address.fragment().is_none() && !address.as_str().contains("token"),
+        "the token is gone from the address bar: {address}"
+    );
+    chrome.fill("#password", new_password).await;
+    chrome.click("button[type=submit]").await;
+    chrome
+        .wait_for_text("#notice", "Your password has been changed")
+        .await;
+    assert!(chrome.path().await.starts_with("/login"));
+
+    // The old password is refused, the new one signs in.
+    chrome.fill("#email", email).await;
+    chrome.fill("#password", PASSWORD).await;
+    chrome.click("button[type=submit]").await;
+    chrome
+        .wait_for_text(".alert", "The email or password is incorrect.")
+        .await;
+    chrome.client.refresh().await.unwrap();
+    login(&chrome, email, new_password).await;
+    chrome.wait_for_text("#user-email", email).await;
+    assert_products_shown(&chrome).await;
+    chrome.finish("password-reset").await;
+
+    // The laptop's session ended with the reset.
+    laptop.click("#reload-products").await;
+    laptop
+        .wait_for_text("#notice", "Your session has expired")
+        .await;
+    assert!(laptop.path().await.starts_with("/login"));
+    laptop.finish("password-reset-other-device").await;
+}
+
+#[tokio::test]
+async fn the_emailed_link_verifies_the_address_and_the_banner_goes() {
+    let smtp = SmtpServer::start();
+    let app = app_with_mail(&smtp).await;
+    let email = "verify-me@example.com";
+    let chrome = app.browser().await;
+    register(&chrome, email).await;
+    chrome
+        .wait_for_text("#verify-banner", "Please verify your email")
+        .await;
+
+    // A new link, then the newest one is opened.
+    chrome.click("#resend-verification").await;
+    chrome.wait_for_text("#verify-banner", "Too many").await;
+    let link = emailed_link(&smtp, email, "Verify your email", 1, "/verify-email").await;
+    chrome.client.goto(&link).await.unwrap();
+    chrome
+        .wait_for_text("#verify-result", "Your email is verified")
+        .await;
+    let address = chrome.client.current_url().await.unwrap();
+    assert!(address.fragment().is_none(), "{address}");
+    chrome.open("/").await;
+    assert_products_shown(&chrome).await;
+    assert!(
+        !chrome.has("#verify-banner").await,
+        "{}",
+        chrome.page_text().await
+    );
+
+    // Used once: opening it again says the link is no longer valid.
+    chrome.client.goto(&link).await.unwrap();
+    chrome
+        .wait_for_text("#verify-result", "This link is not valid any more")
+        .await;
+    chrome.finish("email-verified").await;
 }

@@ -8,9 +8,14 @@
 //!
 //! Asking for a reset link answers the same, in the same time, whether or not the email
 //! has an account: the request is counted (per email and per IP) and answered, and looking
-//! the account up, making the token and sending the email happen after the answer.
+//! the account up, making the token and sending the email happen after the answer, in a
+//! bounded queue of its own.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use shared::names::pages;
 use shared::{ErrorCode, PasswordReset};
@@ -30,10 +35,11 @@ pub const RESET_LINK_TTL_MS: i64 = 30 * 60 * 1000;
 pub const VERIFY_LINK_TTL_MS: i64 = 24 * 3600 * 1000;
 /// The least time between two verification emails to one user (ms).
 pub const RESEND_INTERVAL_MS: i64 = 60 * 1000;
+/// Reset requests waiting to be looked up; beyond this, new ones are dropped (and logged).
+const RESET_QUEUE_CAPACITY: usize = 1024;
 
-/// The recovery flows, over what they use (cheap to clone).
-#[derive(Clone)]
-pub struct Recovery {
+/// What the recovery flows use.
+pub struct RecoveryParts {
     /// The database.
     pub store: Store,
     /// The bounded argon2id pool.
@@ -43,47 +49,61 @@ pub struct Recovery {
     /// The source of "now".
     pub clock: Arc<dyn Clock>,
     /// The site's origin, for links.
-    pub public_url: Arc<str>,
+    pub public_url: String,
+}
+
+/// The recovery flows (cheap to clone).
+#[derive(Clone)]
+pub struct Recovery {
+    parts: Arc<RecoveryParts>,
+    /// Canonical emails whose reset link is to be made and sent, after the answer.
+    reset_requests: mpsc::Sender<String>,
+}
+
+impl std::ops::Deref for Recovery {
+    type Target = RecoveryParts;
+
+    fn deref(&self) -> &RecoveryParts {
+        &self.parts
+    }
 }
 
 impl Recovery {
+    /// The flows, and the worker that makes and sends reset links, to stop at shutdown.
+    pub fn start(parts: RecoveryParts) -> (Self, JoinHandle<()>) {
+        let (reset_requests, mut queue) = mpsc::channel::<String>(RESET_QUEUE_CAPACITY);
+        let parts = Arc::new(parts);
+        let worker_parts = Arc::clone(&parts);
+        let worker = tokio::spawn(async move {
+            while let Some(email) = queue.recv().await {
+                worker_parts.send_reset_link(&email).await;
+            }
+        });
+        let recovery = Self {
+            parts,
+            reset_requests,
+        };
+        (recovery, worker)
+    }
+
     /// Counts a request for a reset link and, unless the IP must wait (429), answers at
     /// once; the email is sent afterwards if the account exists and the email may be sent.
     pub async fn forgot(&self, email: &str, ip: &str) -> Result<(), Error> {
         let subject = throttle_subject(email);
         let now = self.clock.now_ms();
-        if throttle::admit_reset_request(&self.store, &subject, ip, now).await? {
-            let recovery = self.clone();
-            tokio::spawn(async move { recovery.send_reset_link(&subject).await });
+        if throttle::admit_reset_request(&self.store, &subject, ip, now).await?
+            && self.reset_requests.try_send(subject).is_err()
+        {
+            tracing::error!("reset link dropped: too many requests are waiting");
         }
         Ok(())
     }
 
-    async fn send_reset_link(&self, email: &str) {
-        let user = match self.store.user_by_email(email).await {
-            Ok(Some(user)) if user.disabled_at.is_none() => user,
-            Ok(_) => return,
-            Err(error) => {
-                tracing::error!(%error, "reset link not sent: the database failed");
-                return;
-            }
-        };
-        match self.new_link(&user, TokenPurpose::ResetPassword).await {
-            Ok(link) => self.outbox.post(Letter {
-                to: user.email,
-                user_id: user.id,
-                email: Email::ResetPassword { link },
-            }),
-            Err(error) => {
-                tracing::error!(user_id = %user.id, %error, "reset link not sent: the database failed");
-            }
-        }
-    }
-
     /// Sets a new password with a reset link's token. Revokes every session of the user
-    /// and ends every reset link; returns the revoked session ids. The token stays usable
-    /// when only the new password is refused (422), so the user can try another.
-    pub async fn reset(&self, reset: &PasswordReset) -> Result<Vec<String>, Error> {
+    /// and ends every reset link; returns the user as now stored and the revoked session
+    /// ids. The token stays usable when only the new password is refused (422), so the
+    /// user can try another.
+    pub async fn reset(&self, reset: &PasswordReset) -> Result<(UserRow, Vec<String>), Error> {
         let invalid = || Error::new(ErrorCode::InvalidLink);
         if !is_token_shaped(&reset.token) {
             return Err(invalid());
@@ -100,10 +120,17 @@ impl Recovery {
             validate_new_account(&user.email, &reset.password).map_err(Error::new)?;
         let new_hash = self.hasher.hash(password).await?;
         let now = self.clock.now_ms();
-        self.store
+        let ended = self
+            .store
             .reset_password(&token_hash, &user.id, &new_hash, now)
             .await?
-            .ok_or_else(invalid)
+            .ok_or_else(invalid)?;
+        let user = UserRow {
+            password_hash: new_hash,
+            email_verified_at: user.email_verified_at.or(Some(now)),
+            ..user
+        };
+        Ok((user, ended))
     }
 
     /// Marks the email of a verification link's user verified.
@@ -141,37 +168,67 @@ impl Recovery {
             .take_verification_slot(&user.id, now, RESEND_INTERVAL_MS)
             .await?;
         if slot == VerificationSlot::Taken {
-            let link = self.new_link(user, TokenPurpose::VerifyEmail).await?;
-            self.outbox.post(Letter {
-                to: user.email.clone(),
-                user_id: user.id.clone(),
-                email: Email::VerifyEmail { link },
-            });
+            self.post_link(user, TokenPurpose::VerifyEmail).await?;
         }
         Ok(slot)
     }
+}
 
-    /// Stores a new token for `user` and returns the link that carries it.
-    async fn new_link(&self, user: &UserRow, purpose: TokenPurpose) -> sqlx::Result<String> {
+impl RecoveryParts {
+    /// Makes a reset link for the account with this canonical email, if there is one and
+    /// it is enabled, and posts it.
+    async fn send_reset_link(&self, email: &str) {
+        let user = match self.store.user_by_email(email).await {
+            Ok(Some(user)) if user.disabled_at.is_none() => user,
+            Ok(_) => return,
+            Err(error) => {
+                tracing::error!(%error, "reset link not sent: the database failed");
+                return;
+            }
+        };
+        if let Err(error) = self.post_link(&user, TokenPurpose::ResetPassword).await {
+            tracing::error!(user_id = %user.id, %error, "reset link not sent: the database failed");
+        }
+    }
+
+    /// Stores a new token for `user` and posts the email with its link; nothing when the
+    /// account was disabled or its password changed since `user` was read.
+    async fn post_link(&self, user: &UserRow, purpose: TokenPurpose) -> sqlx::Result<()> {
         let token = random_token(32);
         let now = self.clock.now_ms();
-        let (page, ttl) = match purpose {
+        let (page, ttl_ms) = match purpose {
             TokenPurpose::ResetPassword => (pages::RESET_PASSWORD, RESET_LINK_TTL_MS),
             TokenPurpose::VerifyEmail => (pages::VERIFY_EMAIL, VERIFY_LINK_TTL_MS),
         };
-        self.store
-            .insert_account_token(NewAccountToken {
-                token_hash: &sha256_hex(&token),
-                user_id: &user.id,
-                purpose,
-                now,
-                expires_at: now + ttl,
-            })
-            .await?;
-        Ok(format!(
+        let new_token = NewAccountToken {
+            token_hash: &sha256_hex(&token),
+            user_id: &user.id,
+            purpose,
+            now,
+            expires_at: now + ttl_ms,
+        };
+        if !self
+            .store
+            .insert_account_token(new_token, &user.password_hash)
+            .await?
+        {
+            return Ok(());
+        }
+        let link = format!(
             "{}{page}#{}={token}",
             self.public_url,
             pages::TOKEN_FRAGMENT
-        ))
+        );
+        let email = match purpose {
+            TokenPurpose::ResetPassword => Email::ResetPassword { link },
+            TokenPurpose::VerifyEmail => Email::VerifyEmail { link },
+        };
+        self.outbox.post(Letter {
+            to: user.email.clone(),
+            user_id: user.id.clone(),
+            email,
+            valid_for: Duration::from_millis(ttl_ms.unsigned_abs()),
+        });
+        Ok(())
     }
 }

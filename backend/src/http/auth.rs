@@ -109,7 +109,7 @@ async fn login(
 
 /// Every sign-in renews the browser's device cookie for the account (same device id when
 /// it had a valid one).
-fn with_device_cookie(
+pub(super) fn with_device_cookie(
     state: &HttpState,
     jar: CookieJar,
     user: &UserRow,

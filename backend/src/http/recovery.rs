@@ -7,7 +7,10 @@ use axum::{Json, Router};
 use shared::names::paths;
 use shared::{EmailVerification, ForgotPassword, PasswordReset};
 
+use axum_extra::extract::cookie::CookieJar;
+
 use super::HttpState;
+use super::auth::with_device_cookie;
 use super::error::ApiError;
 use super::extract::{AppJson, AuthUser};
 use crate::auth::sessions::ClientInfo;
@@ -32,13 +35,17 @@ async fn forgot(
 }
 
 /// The user's sessions end here and on every instance (their access tokens at once here).
+/// The browser that used the link gets a device cookie for the new password, so that
+/// its owner signs in past an attacker's failed guesses.
 async fn reset(
     State(state): State<HttpState>,
+    jar: CookieJar,
     AppJson(body): AppJson<PasswordReset>,
-) -> Result<StatusCode, ApiError> {
-    let ended = state.recovery.reset(&body).await?;
+) -> Result<(StatusCode, CookieJar), ApiError> {
+    let (user, ended) = state.recovery.reset(&body).await?;
     state.sessions.reject(ended);
-    Ok(StatusCode::NO_CONTENT)
+    let jar = with_device_cookie(&state, jar, &user, None);
+    Ok((StatusCode::NO_CONTENT, jar))
 }
 
 async fn verify(

@@ -35,6 +35,8 @@ pub struct Letter {
     pub user_id: String,
     /// What it says.
     pub email: Email,
+    /// How long its link works: a letter not sent by then is not sent at all.
+    pub valid_for: std::time::Duration,
 }
 
 impl Email {
@@ -161,6 +163,7 @@ mod tests {
             to: "a@example.com".into(),
             user_id: "u".into(),
             email,
+            valid_for: std::time::Duration::from_secs(60),
         };
         assert!(!format!("{letter:?}").contains("secret"));
     }

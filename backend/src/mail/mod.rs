@@ -13,4 +13,4 @@ mod transport;
 
 pub use messages::{Email, Letter};
 pub use outbox::Outbox;
-pub use transport::{MailTransport, MailUrl};
+pub use transport::{MailTransport, MailUrl, SendError};

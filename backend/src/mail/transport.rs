@@ -85,6 +85,10 @@ impl MailUrl {
         });
         let credentials = if url.username().is_empty() {
             None
+        } else if !matches!(security, Security::Tls | Security::StartTls) && !is_loopback(host) {
+            bail!(
+                "MAIL_URL: a user and password are only sent over TLS (smtps://, or smtp:// with STARTTLS required), except to this host"
+            );
         } else {
             let decode = |part: &str| {
                 percent_decode(part).context("MAIL_URL: the user or password is not valid UTF-8")
@@ -119,6 +123,15 @@ impl MailUrl {
             Self::Folder(dir) => format!("file://{}", dir.display()),
         }
     }
+}
+
+/// Whether `host` names this machine (where a plain-text relay is safe to log in to).
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_matches(['[', ']']);
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn percent_decode(part: &str) -> anyhow::Result<String> {
@@ -174,12 +187,38 @@ impl MailTransport {
     }
 
     /// Sends one message.
-    pub async fn send(&self, message: Message) -> anyhow::Result<()> {
+    pub async fn send(&self, message: Message) -> Result<(), SendError> {
         match self {
-            Self::Smtp(smtp) => smtp.send(message).await.map(drop).map_err(Into::into),
-            Self::Folder(folder) => folder.send(message).await.map(drop).map_err(Into::into),
+            Self::Smtp(smtp) => smtp
+                .send(message)
+                .await
+                .map(drop)
+                .map_err(|error| SendError {
+                    permanent: error.is_permanent(),
+                    source: error.into(),
+                }),
+            Self::Folder(folder) => {
+                folder
+                    .send(message)
+                    .await
+                    .map(drop)
+                    .map_err(|error| SendError {
+                        permanent: false,
+                        source: error.into(),
+                    })
+            }
         }
     }
+}
+
+/// Why a message was not sent.
+#[derive(Debug)]
+pub struct SendError {
+    /// The server refused it for good (a 5xx answer, such as "no such user"): trying
+    /// again would get the same answer.
+    pub permanent: bool,
+    /// What went wrong, for the log.
+    pub source: anyhow::Error,
 }
 
 #[cfg(test)]
@@ -228,6 +267,28 @@ mod tests {
             panic!("not smtp")
         };
         assert_eq!(port, 465);
+    }
+
+    #[test]
+    fn passwords_go_in_clear_text_only_to_this_host() {
+        for url in [
+            "smtp://app:pw@mail.example.com?tls=none",
+            "smtp://app:pw@mail.example.com?tls=opportunistic",
+        ] {
+            let error = MailUrl::parse(url).err().expect(url).to_string();
+            assert!(error.contains("only sent over TLS"), "{error}");
+            assert!(!error.contains("pw@"), "{error}");
+        }
+        for url in [
+            "smtp://app:pw@127.0.0.1:2525?tls=none",
+            "smtp://app:pw@localhost?tls=opportunistic",
+            "smtp://app:pw@[::1]:25?tls=none",
+            "smtp://app:pw@mail.example.com",
+            "smtps://app:pw@mail.example.com",
+            "smtp://mail.example.com?tls=none",
+        ] {
+            assert!(MailUrl::parse(url).is_ok(), "{url}");
+        }
     }
 
     #[test]

@@ -48,8 +48,28 @@ pub enum VerificationSlot {
 }
 
 impl Store {
-    /// Stores a token's hash.
-    pub async fn insert_account_token(&self, token: NewAccountToken<'_>) -> sqlx::Result<()> {
+    /// Stores a token's hash, if the user's account is still enabled and its password
+    /// still `password_hash`; false (nothing stored) otherwise. Locks the user's row first,
+    /// like a password change, so a link asked for just before a change or a reset cannot
+    /// be stored after it and outlive it.
+    pub async fn insert_account_token(
+        &self,
+        token: NewAccountToken<'_>,
+        password_hash: &str,
+    ) -> sqlx::Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let current = sqlx::query(
+            "UPDATE users SET password_hash = password_hash WHERE id = $1 \
+             AND password_hash = $2 AND disabled_at IS NULL",
+        )
+        .bind(token.user_id)
+        .bind(password_hash)
+        .execute(&mut *tx)
+        .await?;
+        if current.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         sqlx::query(
             "INSERT INTO account_tokens (token_hash, user_id, purpose, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -59,9 +79,10 @@ impl Store {
         .bind(token.purpose.as_str())
         .bind(token.now)
         .bind(token.expires_at)
-        .execute(&self.pool)
-        .await
-        .map(drop)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The user of an unused, unexpired token of an enabled account, without using it.
@@ -86,8 +107,10 @@ impl Store {
 
     /// Uses a reset token of `user_id`: in one transaction, replaces the password, marks
     /// the email verified (the link proved it), uses up this and every other reset token of
-    /// the user, and revokes every session of the user. Locks the user's row first, like
-    /// sign-in and password change. Returns the revoked session ids, or `None` (nothing
+    /// the user, revokes every session of the user, and ends the account's streak of failed
+    /// sign-ins (the owner proved the mailbox is theirs, and an attacker's guesses must not
+    /// keep them out now that the new password withdrew their device cookies). Locks the
+    /// user's row first, like sign-in and password change. Returns the revoked session ids, or `None` (nothing
     /// changed) when the token is no longer usable or the account was disabled.
     pub async fn reset_password(
         &self,
@@ -120,6 +143,13 @@ impl Store {
             return Ok(None);
         }
         end_reset_tokens(&mut tx, user_id, now).await?;
+        sqlx::query(
+            "DELETE FROM login_failures WHERE scope = 'account' \
+             AND subject = (SELECT email FROM users WHERE id = $1)",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
         let ended = sessions::revoke_user_sessions(&mut tx, user_id, None, now).await?;
         tx.commit().await?;
         Ok(Some(ended))

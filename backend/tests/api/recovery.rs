@@ -606,4 +606,222 @@ async fn emails_in_a_folder_are_eml_files_with_the_link() {
     let raw = std::fs::read_to_string(eml.path()).unwrap();
     assert!(raw.contains("To: folder@example.com"), "{raw}");
     assert!(raw.contains("Subject: Verify your email"), "{raw}");
+    let unfolded = raw.replace("=\r\n", "").replace("=\n", "");
+    assert!(
+        unfolded.contains("http://localhost:3000/verify-email#token="),
+        "{raw}"
+    );
+}
+
+#[tokio::test]
+async fn addresses_refused_for_good_are_not_retried_and_hold_up_no_other_mail() {
+    let (app, smtp) = spawn_with_smtp(&[]).await;
+    smtp.refuse_recipients_containing("gone");
+    smtp.defer_recipients_containing("busy");
+    // Many more than the outbox sends at once; the deferred ones wait to retry (after
+    // 5 s, then 30 s, …) without holding a sending slot.
+    for i in 0..12 {
+        app.signed_in(&format!("gone{i}@example.com")).await;
+        app.signed_in(&format!("busy{i}@example.com")).await;
+    }
+    app.signed_in("fine@example.com").await;
+    let mail = nth_mail(&smtp, "fine@example.com", VERIFY, 1).await;
+    assert_eq!(mail.subject(), VERIFY);
+    assert!(smtp.received().iter().all(|m| m.to == ["fine@example.com"]));
+}
+
+#[tokio::test]
+async fn a_refusal_for_good_ends_the_letter_at_once() {
+    let smtp = SmtpServer::start();
+    smtp.refuse_recipients_containing("gone");
+    let url = smtp.mail_url();
+    let app = spawn_app_with(&["--mail-url", &url], |config| {
+        config.mail_retry_delays = vec![Duration::from_secs(30)];
+    })
+    .await;
+    app.signed_in("gone@example.com").await;
+    // Retried, it would still be waiting for its 30 s delay.
+    let left = app
+        .state
+        .recovery
+        .outbox
+        .drain(Duration::from_secs(5))
+        .await;
+    assert_eq!(left, 0, "the letter is given up, not retried");
+}
+
+#[tokio::test]
+async fn smtp_without_options_sends_nothing_to_a_server_without_starttls() {
+    let smtp = SmtpServer::start();
+    let url = format!("smtp://{}", smtp.addr());
+    let app = spawn_app_with(&["--mail-url", &url], |config| {
+        config.mail_retry_delays = Vec::new();
+    })
+    .await;
+    app.signed_in("clear-text@example.com").await;
+    let left = app.state.recovery.outbox.drain(MAIL_WAIT).await;
+    assert_eq!(left, 0, "the one attempt is over");
+    assert!(smtp.received().is_empty(), "nothing was sent in clear text");
+}
+
+#[tokio::test]
+async fn a_reset_lets_the_owner_in_past_an_attackers_guesses() {
+    let (app, smtp) = spawn_with_smtp(&[]).await;
+    let (owner, _) = app.signed_in("besieged@example.com").await;
+    for _ in 0..8 {
+        app.browser()
+            .login("besieged@example.com", "a wrong guess")
+            .await;
+    }
+    let stranger = app.browser().login("besieged@example.com", PASSWORD).await;
+    assert_eq!(stranger.status(), StatusCode::TOO_MANY_REQUESTS);
+    let token = reset_token(&app, &smtp, "besieged@example.com").await;
+    let response = reset(&owner, &token, NEW_PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    set_cookie_line(&response, "device");
+    let after = owner.login("besieged@example.com", NEW_PASSWORD).await;
+    assert_eq!(
+        after.status(),
+        StatusCode::OK,
+        "the owner signs in with the new password"
+    );
+}
+
+#[tokio::test]
+async fn a_disabled_account_gets_no_reset_link_and_its_links_stop_working() {
+    let (app, smtp) = spawn_with_smtp(&[]).await;
+    app.signed_in("quitter@example.com").await;
+    app.signed_in("stayer@example.com").await;
+    let token = reset_token(&app, &smtp, "quitter@example.com").await;
+    let now = app.clock_now_ms();
+    app.state
+        .store
+        .disable_user("quitter@example.com", now)
+        .await
+        .unwrap();
+    let used = reset(&app.browser(), &token, NEW_PASSWORD).await;
+    assert_eq!(used.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(used).await, "invalid_link");
+
+    assert_eq!(
+        forgot(&app.browser(), "quitter@example.com").await.status(),
+        StatusCode::ACCEPTED
+    );
+    // Asked after it, another account's link arrives; the disabled one's never does.
+    reset_token(&app, &smtp, "stayer@example.com").await;
+    app.state.recovery.outbox.drain(MAIL_WAIT).await;
+    assert_eq!(mails(&smtp, "quitter@example.com", RESET).len(), 1);
+}
+
+#[tokio::test]
+async fn links_work_until_the_last_second_of_their_lifetime() {
+    let (app, smtp) = spawn_with_smtp(&[]).await;
+    app.signed_in("punctual@example.com").await;
+    let verification = verification_token(&smtp, "punctual@example.com", 1).await;
+    let token = reset_token(&app, &smtp, "punctual@example.com").await;
+    app.advance(Duration::from_millis(30 * 60 * 1000 - 1000));
+    assert_eq!(
+        reset(&app.browser(), &token, NEW_PASSWORD).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    app.advance(Duration::from_millis(24 * 3600 * 1000 - 30 * 60 * 1000));
+    assert_eq!(
+        verify(&app.browser(), &verification).await.status(),
+        StatusCode::NO_CONTENT
+    );
+}
+
+#[tokio::test]
+async fn resend_needs_the_csrf_header_and_the_others_need_json() {
+    let (app, _smtp) = spawn_with_smtp(&[]).await;
+    let (browser, _) = app.signed_in("forms@example.com").await;
+    app.advance(Duration::from_secs(61));
+    let without = browser
+        .send(browser.request_without_csrf(reqwest::Method::POST, "/api/auth/email/resend"))
+        .await;
+    assert_eq!(without.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(without).await, "csrf_rejected");
+    for path in [
+        "/api/auth/password/forgot",
+        "/api/auth/password/reset",
+        "/api/auth/email/verify",
+    ] {
+        let form = browser
+            .send(
+                browser
+                    .request(reqwest::Method::POST, path)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body("email=forms%40example.com"),
+            )
+            .await;
+        assert_eq!(form.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{path}");
+        let cross_site = browser
+            .send(
+                browser
+                    .request(reqwest::Method::POST, path)
+                    .header("sec-fetch-site", "cross-site")
+                    .json(&json!({"email": "forms@example.com"})),
+            )
+            .await;
+        assert_eq!(cross_site.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_reset_racing_a_password_change_leaves_one_of_them_in_force() {
+    let (app, smtp) = spawn_with_smtp(&[]).await;
+    let (changer, _) = app.signed_in("racing@example.com").await;
+    let token = reset_token(&app, &smtp, "racing@example.com").await;
+    let resetter = app.browser();
+    let change = json!({"current_password": PASSWORD, "new_password": "the changed passphrase"});
+    let (reset_response, change_response) = tokio::join!(
+        reset(&resetter, &token, "the reset passphrase"),
+        changer.post_json("/api/auth/password/change", &change),
+    );
+    let (reset_status, change_status) = (reset_response.status(), change_response.status());
+    let login = |password: &'static str| {
+        let browser = app.browser();
+        async move { browser.login("racing@example.com", password).await.status() }
+    };
+    if reset_status == StatusCode::NO_CONTENT {
+        assert!(!change_status.is_success(), "both won: {change_status}");
+        assert_eq!(login("the reset passphrase").await, StatusCode::OK);
+        changer.assert_session_revoked().await;
+    } else {
+        assert_eq!(
+            reset_status,
+            StatusCode::BAD_REQUEST,
+            "the change ended the link"
+        );
+        assert_eq!(change_status, StatusCode::NO_CONTENT);
+        assert_eq!(login("the changed passphrase").await, StatusCode::OK);
+        assert_eq!(changer.get("/api/me").await.status(), StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn the_answer_to_a_reset_request_waits_for_nothing_about_the_account() {
+    let (app, smtp) = spawn_with_smtp(&[]).await;
+    // PostgreSQL can lock the tables the lookup reads and writes while leaving the
+    // throttle's free; SQLite's one writer would block the throttle too.
+    if !app.db.url().starts_with("postgres") {
+        return;
+    }
+    app.signed_in("patient@example.com").await;
+    use sqlx::{Connection, Executor};
+    let mut locker = sqlx::PgConnection::connect(app.db.url()).await.unwrap();
+    locker.execute("BEGIN").await.unwrap();
+    locker
+        .execute("LOCK TABLE users, account_tokens IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let answered = tokio::time::timeout(
+        Duration::from_secs(2),
+        forgot(&app.browser(), "patient@example.com"),
+    )
+    .await
+    .expect("answered while the account's tables are locked");
+    assert_eq!(answered.status(), StatusCode::ACCEPTED);
+    locker.execute("ROLLBACK").await.unwrap();
+    nth_mail(&smtp, "patient@example.com", RESET, 1).await;
 }
