@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use crate::auth::accounts::Accounts;
 use crate::auth::device::DeviceCookies;
 use crate::auth::jwt::JwtKeys;
+use crate::auth::mfa::Mfa;
 use crate::auth::password::PasswordHasher;
 use crate::auth::recovery::{Recovery, RecoveryParts};
 use crate::auth::refresh_token::RefreshTokens;
@@ -21,6 +22,7 @@ use crate::auth::sessions::{Lifetimes, Sessions};
 use crate::auth::throttle;
 use crate::clock::{Clock, millis};
 use crate::config::Config;
+use crate::crypto::{Sealer, derive_key};
 use crate::mail::{MailTransport, Outbox};
 use crate::state::AppState;
 use crate::store::Store;
@@ -124,6 +126,15 @@ impl Application {
             clock: Arc::clone(&clock),
             public_url: config.public_url.clone(),
         });
+        let mfa = Mfa {
+            store: store.clone(),
+            sealer: Arc::new(Sealer::new(&derive_key(secret, b"totp secret sealing"))),
+            clock: Arc::clone(&clock),
+            issuer: url::Url::parse(&config.public_url)
+                .ok()
+                .and_then(|url| url.host_str().map(str::to_owned))
+                .unwrap_or_else(|| config.public_url.clone()),
+        };
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -133,6 +144,7 @@ impl Application {
             accounts,
             sessions,
             recovery,
+            mfa,
         };
         Ok(Self {
             listener,
@@ -214,7 +226,8 @@ fn spawn_background_tasks(state: &AppState) -> Vec<JoinHandle<()>> {
 }
 
 /// Deletes login failures past their retention (never a failure that still counts
-/// towards a streak), link tokens long expired, and sessions long ended. Runs every 10 minutes.
+/// towards a streak), link tokens and sign-in tickets long expired, and sessions long
+/// ended. Runs every 10 minutes.
 pub async fn housekeeping(state: &AppState) -> sqlx::Result<()> {
     let now = state.clock.now_ms();
     state
@@ -224,6 +237,10 @@ pub async fn housekeeping(state: &AppState) -> sqlx::Result<()> {
     state
         .store
         .delete_account_tokens_expired_before(now - LINK_RETENTION_MS)
+        .await?;
+    state
+        .store
+        .delete_mfa_tickets_expired_before(now - LINK_RETENTION_MS)
         .await?;
     state
         .store

@@ -88,6 +88,14 @@ pub enum UserCommand {
         #[command(flatten)]
         db: DatabaseArgs,
     },
+    /// Remove a user's second factors (a lost phone) and revoke all of their sessions.
+    MfaReset {
+        /// Email of the user.
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
     /// Mark a user's email verified (for a user who cannot receive the link).
     VerifyEmail {
         /// Email of the user.
@@ -216,6 +224,15 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
                 bail!("no user with email {email}");
             }
             println!("disabled {email} and revoked its sessions");
+        }
+        UserCommand::MfaReset { email, db } => {
+            let email = canonical(&email)?;
+            let store = open(&db).await?;
+            let now = store.database_time_ms().await?;
+            if store.reset_mfa(&email, now).await?.is_none() {
+                bail!("no user with email {email}");
+            }
+            println!("removed the second factors of {email} and revoked its sessions");
         }
         UserCommand::VerifyEmail { email, db } => {
             let email = canonical(&email)?;

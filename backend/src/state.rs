@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::auth::accounts::Accounts;
 use crate::auth::jwt::JwtKeys;
+use crate::auth::mfa::Mfa;
 use crate::auth::recovery::Recovery;
 use crate::auth::revocation::RevokedSessions;
 use crate::auth::sessions::Sessions;
@@ -32,4 +33,6 @@ pub struct AppState {
     pub sessions: Sessions,
     /// Verification and reset links.
     pub recovery: Recovery,
+    /// The second factor.
+    pub mfa: Mfa,
 }

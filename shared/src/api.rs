@@ -85,6 +85,66 @@ impl std::fmt::Debug for EmailVerification {
     }
 }
 
+/// A second-factor code: `POST /api/auth/mfa/verify`, `mfa/totp/confirm` and
+/// `mfa/totp/disable` body.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MfaCode {
+    /// Six digits from the authenticator app, or a recovery code.
+    pub code: String,
+}
+
+impl std::fmt::Debug for MfaCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaCode")
+            .field("code", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Answer of `POST /api/auth/mfa/totp/setup`: what the authenticator app needs.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpSetup {
+    /// The secret in base32, to type in by hand.
+    pub secret: String,
+    /// `otpauth://totp/…`, the content of the QR code.
+    pub otpauth_uri: String,
+    /// The QR code as an SVG document.
+    pub qr_svg: String,
+}
+
+impl std::fmt::Debug for TotpSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpSetup([redacted])")
+    }
+}
+
+/// Answer of `POST /api/auth/mfa/totp/confirm`: single-use codes, shown once.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCodes {
+    /// Ten codes, each good for one sign-in without the authenticator app.
+    pub recovery_codes: Vec<String>,
+}
+
+/// A way to complete a sign-in's second step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MfaMethod {
+    /// A code from an authenticator app.
+    Totp,
+    /// One of the recovery codes.
+    RecoveryCode,
+    /// A passkey.
+    Passkey,
+}
+
+/// Answer (202) of a login whose password was right on an account with a second factor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaRequired {
+    /// The methods this account can complete the sign-in with.
+    pub mfa_required: Vec<MfaMethod>,
+}
+
 /// A user's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

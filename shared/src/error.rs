@@ -26,6 +26,12 @@ pub enum ErrorCode {
     EmailNotVerified,
     /// A reset or verification link is unknown, used or expired.
     InvalidLink,
+    /// A second-factor code (TOTP or recovery code) is wrong, used or malformed.
+    InvalidCode,
+    /// TOTP is already on for this account.
+    MfaAlreadyEnabled,
+    /// The second step of a sign-in has no valid ticket (missing, expired, used up).
+    MfaTicketInvalid,
     /// Login throttled; see `Retry-After`.
     TooManyAttempts,
     /// The refresh token is missing, unknown, expired, rotated or revoked.
@@ -75,6 +81,9 @@ impl ErrorCode {
             Self::AccountDisabled => "account_disabled",
             Self::EmailNotVerified => "email_not_verified",
             Self::InvalidLink => "invalid_link",
+            Self::InvalidCode => "invalid_code",
+            Self::MfaAlreadyEnabled => "mfa_already_enabled",
+            Self::MfaTicketInvalid => "mfa_ticket_invalid",
             Self::TooManyAttempts => "too_many_attempts",
             Self::InvalidRefreshToken => "invalid_refresh_token",
             Self::MissingToken => "missing_token",
@@ -109,6 +118,9 @@ impl ErrorCode {
             Self::EmailTaken => "An account with this email already exists.",
             Self::InvalidCredentials => "The email or password is incorrect.",
             Self::AccountDisabled => "This account has been disabled.",
+            Self::InvalidCode => "That code is not valid. Check it and try again.",
+            Self::MfaAlreadyEnabled => "Two-step sign-in is already on.",
+            Self::MfaTicketInvalid => "This sign-in has expired. Start again with your password.",
             Self::EmailNotVerified => {
                 "Please verify your email first: we have sent you a new link."
             }
@@ -198,6 +210,9 @@ mod tests {
             ErrorCode::AccountDisabled,
             ErrorCode::EmailNotVerified,
             ErrorCode::InvalidLink,
+            ErrorCode::InvalidCode,
+            ErrorCode::MfaAlreadyEnabled,
+            ErrorCode::MfaTicketInvalid,
             ErrorCode::TooManyAttempts,
             ErrorCode::InvalidRefreshToken,
             ErrorCode::MissingToken,

@@ -11,7 +11,8 @@ pub mod validation;
 
 pub use api::{
     AuthResponse, Credentials, EmailVerification, ForgotPassword, HealthResponse, MeResponse,
-    PasswordChange, PasswordReset, Product, Registered, Role, SessionInfo, SessionView, UserView,
+    MfaCode, MfaMethod, MfaRequired, PasswordChange, PasswordReset, Product, RecoveryCodes,
+    Registered, Role, SessionInfo, SessionView, TotpSetup, UserView,
 };
 pub use claims::Claims;
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};

@@ -26,6 +26,16 @@ pub mod paths {
     pub const EMAIL_VERIFY: &str = "/api/auth/email/verify";
     /// `POST`: email the signed-in user a new verification link.
     pub const EMAIL_RESEND: &str = "/api/auth/email/resend";
+    /// `POST`: start setting up TOTP (a new secret, not yet required).
+    pub const MFA_TOTP_SETUP: &str = "/api/auth/mfa/totp/setup";
+    /// `POST`: confirm TOTP with a first code; answers the recovery codes.
+    pub const MFA_TOTP_CONFIRM: &str = "/api/auth/mfa/totp/confirm";
+    /// `POST`: turn TOTP off with a code.
+    pub const MFA_TOTP_DISABLE: &str = "/api/auth/mfa/totp/disable";
+    /// `POST`: the second step of a sign-in, with the `mfa_ticket` cookie.
+    pub const MFA_VERIFY: &str = "/api/auth/mfa/verify";
+    /// The path of the `mfa_ticket` cookie.
+    pub const MFA_PREFIX: &str = "/api/auth/mfa";
     /// `GET`: the signed-in user.
     pub const ME: &str = "/api/me";
     /// `GET`: the signed-in user's live sessions.
@@ -70,6 +80,8 @@ pub mod cookies {
     pub const CSRF: &str = "csrf_token";
     /// The device cookie (see the README's "Device cookies").
     pub const DEVICE: &str = "device";
+    /// The ticket of a sign-in waiting for its second factor, sent only to `/api/auth/mfa`.
+    pub const MFA_TICKET: &str = "mfa_ticket";
     /// The prefix of every cookie name with `COOKIE_SECURE`.
     pub const SECURE_PREFIX: &str = "__Secure-";
 }

@@ -187,7 +187,14 @@ impl Accounts {
             throttle::settle(&self.store, owner, &id, Outcome::NotCounted).await?;
             return Err(Error::new(ErrorCode::AccountDisabled));
         }
-        throttle::settle(&self.store, owner, &id, Outcome::Succeeded).await?;
+        // With a second factor, only a right code ends the streak (`auth::mfa`): a right
+        // password alone must not give a code guesser a fresh start.
+        let outcome = if user.totp_enabled_at.is_some() {
+            Outcome::NotCounted
+        } else {
+            Outcome::Succeeded
+        };
+        throttle::settle(&self.store, owner, &id, outcome).await?;
         Ok(SignedIn { user, device_id })
     }
 }

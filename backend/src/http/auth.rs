@@ -1,5 +1,5 @@
 //! `/api/auth/*`: register, login, refresh, logout, logout-all, logout-others, password
-//! change; account recovery is in [`super::recovery`].
+//! change; account recovery is in [`super::recovery`], the second factor in [`super::mfa`].
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};
@@ -34,6 +34,7 @@ pub fn router() -> Router<HttpState> {
         .route(paths::LOGOUT_OTHERS, post(logout_others))
         .route(paths::PASSWORD_CHANGE, post(change_password))
         .merge(super::recovery::router())
+        .merge(super::mfa::router())
         .layer(DefaultBodyLimit::max(AUTH_BODY_LIMIT))
         .layer(middleware::from_fn(refuse_large_bodies))
 }
@@ -90,7 +91,7 @@ async fn login(
     client: ClientInfo,
     jar: CookieJar,
     AppJson(credentials): AppJson<Credentials>,
-) -> Result<TokenResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let device_cookie = state.cookies.get(&jar, cookies::DEVICE);
     let signed_in = state
         .accounts
@@ -102,9 +103,12 @@ async fn login(
         state.recovery.send_verification(&signed_in.user).await?;
         return Err(ApiError::new(ErrorCode::EmailNotVerified));
     }
+    if signed_in.user.totp_enabled_at.is_some() {
+        return super::mfa::second_step(&state, jar, &signed_in).await;
+    }
     let issued = state.sessions.start(signed_in.user, client).await?;
     let jar = with_device_cookie(&state, jar, &issued.user, signed_in.device_id.as_deref());
-    Ok(respond(&state, jar, &issued))
+    Ok(respond(&state, jar, &issued).into_response())
 }
 
 /// Every sign-in renews the browser's device cookie for the account (same device id when
@@ -210,7 +214,7 @@ async fn logout_others(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn respond(state: &HttpState, jar: CookieJar, issued: &IssuedTokens) -> TokenResponse {
+pub(super) fn respond(state: &HttpState, jar: CookieJar, issued: &IssuedTokens) -> TokenResponse {
     (
         state.cookies.set_session(jar, issued),
         Json(views::signed_in(issued)),

@@ -1,4 +1,5 @@
-//! The session cookies and the device cookie: names, attributes, setting and clearing.
+//! The session cookies, the device cookie and the second-step ticket: names, attributes,
+//! setting and clearing.
 
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use time::Duration;
@@ -8,7 +9,10 @@ use crate::auth::sessions::IssuedTokens;
 use crate::crypto::{is_token_shaped, random_token};
 
 use shared::names::cookies::SECURE_PREFIX;
-pub use shared::names::cookies::{ACCESS, CSRF, DEVICE, REFRESH};
+pub use shared::names::cookies::{ACCESS, CSRF, DEVICE, MFA_TICKET, REFRESH};
+use shared::names::paths::MFA_PREFIX;
+
+use crate::auth::mfa::TICKET_TTL_MS;
 
 /// Cookie names and attributes for this deployment.
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +62,16 @@ impl CookiePolicy {
         jar.add(self.build(DEVICE, value, DEVICE_TTL_SECS))
     }
 
+    /// Sets the ticket of a sign-in waiting for its second step.
+    pub fn set_mfa_ticket(&self, jar: CookieJar, value: String) -> CookieJar {
+        jar.add(self.build(MFA_TICKET, value, TICKET_TTL_MS / 1000))
+    }
+
+    /// Clears the ticket (its sign-in is complete).
+    pub fn clear_mfa_ticket(&self, jar: CookieJar) -> CookieJar {
+        jar.add(self.build(MFA_TICKET, String::new(), 0))
+    }
+
     /// Clears the three session cookies (same name and Path, `Max-Age=0`). The device
     /// cookie stays: it names the browser, not the session.
     pub fn clear(&self, jar: CookieJar) -> CookieJar {
@@ -70,6 +84,7 @@ impl CookiePolicy {
         let path = match base {
             ACCESS => "/api",
             REFRESH | DEVICE => "/api/auth",
+            MFA_TICKET => MFA_PREFIX,
             _ => "/",
         };
         Cookie::build((self.name(base), value))

@@ -22,9 +22,11 @@ use super::error::ApiError;
 use crate::crypto::secure_eq;
 
 /// Paths that need the origin checks but not the double-submit token: they act on
-/// credentials in their body (a password, a link's token), never on the session cookies.
-const TOKENLESS_PATHS: [&str; 5] = [
+/// credentials in their body (a password, a code, a link's token), never on the session
+/// cookies.
+const TOKENLESS_PATHS: [&str; 6] = [
     paths::LOGIN,
+    paths::MFA_VERIFY,
     paths::REGISTER,
     paths::PASSWORD_FORGOT,
     paths::PASSWORD_RESET,

@@ -54,14 +54,15 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         C::InvalidBody | C::InvalidEmail | C::WeakPassword | C::PasswordTooLong => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
-        C::EmailTaken => StatusCode::CONFLICT,
+        C::EmailTaken | C::MfaAlreadyEnabled => StatusCode::CONFLICT,
         C::InvalidCredentials
         | C::InvalidRefreshToken
         | C::MissingToken
         | C::TokenExpired
         | C::InvalidToken
-        | C::SessionRevoked => StatusCode::UNAUTHORIZED,
-        C::InvalidLink => StatusCode::BAD_REQUEST,
+        | C::SessionRevoked
+        | C::MfaTicketInvalid => StatusCode::UNAUTHORIZED,
+        C::InvalidLink | C::InvalidCode => StatusCode::BAD_REQUEST,
         C::AccountDisabled | C::EmailNotVerified | C::Forbidden | C::CsrfRejected => {
             StatusCode::FORBIDDEN
         }

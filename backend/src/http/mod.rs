@@ -6,6 +6,7 @@ pub mod csrf;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod mfa;
 pub mod products;
 pub mod recovery;
 pub mod sessions;

@@ -19,7 +19,7 @@ pub fn user(row: &UserRow) -> UserView {
         role: row.role,
         created_at: secs(row.created_at),
         email_verified: row.email_verified_at.is_some(),
-        mfa_enabled: false,
+        mfa_enabled: row.totp_enabled_at.is_some(),
     }
 }
 

@@ -4,6 +4,7 @@
 //! portable SQL; what differs between them is confined to [`Store::connect`].
 
 mod account_tokens;
+mod mfa;
 mod sessions;
 mod throttle;
 mod users;
@@ -15,6 +16,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use account_tokens::{NewAccountToken, TokenPurpose, VerificationSlot};
+pub use mfa::{TicketTry, TotpConfirmation};
 pub use sessions::{RefreshTokenState, SessionRow};
 pub use throttle::{FailureScope, Subject};
 pub use users::{NewUser, UserRow};

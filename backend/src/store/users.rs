@@ -22,6 +22,10 @@ pub struct UserRow {
     pub disabled_at: Option<i64>,
     /// Unix ms, when the user proved the email is theirs.
     pub email_verified_at: Option<i64>,
+    /// The sealed TOTP secret, once set up (see `auth::mfa`).
+    pub totp_secret: Option<String>,
+    /// Unix ms, when TOTP was confirmed: from then on sign-in asks for a code.
+    pub totp_enabled_at: Option<i64>,
 }
 
 /// What creating a user needs.
@@ -36,7 +40,8 @@ pub struct NewUser<'a> {
     pub now: i64,
 }
 
-const COLUMNS: &str = "id, email, password_hash, role, created_at, disabled_at, email_verified_at";
+const COLUMNS: &str = "id, email, password_hash, role, created_at, disabled_at, \
+     email_verified_at, totp_secret, totp_enabled_at";
 
 impl Store {
     /// Inserts a user; [`InsertError::Conflict`] when the email is taken.

@@ -5,6 +5,7 @@ mod accounts;
 mod admin;
 mod csrf;
 mod helpers;
+mod mfa;
 mod password;
 mod recovery;
 mod refresh;

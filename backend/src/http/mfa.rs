@@ -1,0 +1,95 @@
+//! `/api/auth/mfa/*`: TOTP set-up, confirmation and removal, and the second step of a
+//! sign-in.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use axum_extra::extract::cookie::CookieJar;
+use shared::names::paths;
+use shared::{ErrorCode, MfaCode, MfaRequired, RecoveryCodes, TotpSetup};
+
+use super::HttpState;
+use super::auth::{respond, with_device_cookie};
+use super::cookies;
+use super::error::ApiError;
+use super::extract::{AppJson, AuthUser};
+use crate::auth::accounts::SignedIn;
+use crate::auth::sessions::ClientInfo;
+
+/// Routes of the second factor (under `/api/auth`, with its body limit).
+pub fn router() -> Router<HttpState> {
+    Router::new()
+        .route(paths::MFA_TOTP_SETUP, post(setup))
+        .route(paths::MFA_TOTP_CONFIRM, post(confirm))
+        .route(paths::MFA_TOTP_DISABLE, post(disable))
+        .route(paths::MFA_VERIFY, post(verify))
+}
+
+async fn setup(
+    State(state): State<HttpState>,
+    user: AuthUser,
+) -> Result<Json<TotpSetup>, ApiError> {
+    Ok(Json(state.mfa.setup(&user.user_id).await?))
+}
+
+/// TOTP is on from here; the user's other sessions end (here at once, elsewhere within a
+/// second), this one stays.
+async fn confirm(
+    State(state): State<HttpState>,
+    user: AuthUser,
+    AppJson(body): AppJson<MfaCode>,
+) -> Result<Json<RecoveryCodes>, ApiError> {
+    let (recovery_codes, ended) = state
+        .mfa
+        .confirm(&user.user_id, &user.session_id, &body.code)
+        .await?;
+    state.sessions.reject(ended);
+    Ok(Json(RecoveryCodes { recovery_codes }))
+}
+
+async fn disable(
+    State(state): State<HttpState>,
+    user: AuthUser,
+    AppJson(body): AppJson<MfaCode>,
+) -> Result<StatusCode, ApiError> {
+    state.mfa.disable(&user.user_id, &body.code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A right code completes the sign-in: a session, its cookies and a renewed device cookie,
+/// and the ticket cleared.
+async fn verify(
+    State(state): State<HttpState>,
+    client: ClientInfo,
+    jar: CookieJar,
+    AppJson(body): AppJson<MfaCode>,
+) -> Result<Response, ApiError> {
+    let Some(ticket) = state.cookies.get(&jar, cookies::MFA_TICKET) else {
+        return Err(ApiError::new(ErrorCode::MfaTicketInvalid));
+    };
+    let SignedIn { user, device_id } = state.mfa.verify(&ticket, &body.code, &client.ip).await?;
+    let issued = state.sessions.start(user, client).await?;
+    let jar = with_device_cookie(&state, jar, &issued.user, device_id.as_deref());
+    let jar = state.cookies.clear_mfa_ticket(jar);
+    Ok(respond(&state, jar, &issued).into_response())
+}
+
+/// The answer to a right password on an account with a second factor: 202, the methods,
+/// and the ticket cookie; no session.
+pub(super) async fn second_step(
+    state: &HttpState,
+    jar: CookieJar,
+    signed_in: &SignedIn,
+) -> Result<Response, ApiError> {
+    let ticket = state
+        .mfa
+        .start_ticket(&signed_in.user, signed_in.device_id.as_deref())
+        .await?;
+    let jar = state.cookies.set_mfa_ticket(jar, ticket.token);
+    let body = MfaRequired {
+        mfa_required: ticket.methods,
+    };
+    Ok((StatusCode::ACCEPTED, jar, Json(body)).into_response())
+}
