@@ -121,6 +121,24 @@ async fn an_html_error_page_or_no_answer_gives_a_readable_message() {
 }
 
 #[wasm_bindgen_test]
+async fn a_registration_that_must_verify_its_email_first_says_so_and_signs_nobody_in() {
+    let user = support::user_json("user", false);
+    let server = FakeServer::install(move |_| Reply::Json(201, format!(r#"{{"user":{user}}}"#)));
+    let (root, _mounted) = render(Mode::Register);
+    fill_and_submit(&root, "ann@example.com", "Tr0ub4dor&3-long-enough");
+    assert!(
+        until(|| text(&root, "#notice")
+            == "Check your email: we sent a link to verify ann@example.com. Then sign in.")
+        .await,
+        "{}",
+        root.inner_html()
+    );
+    assert!(root.query_selector("form").unwrap().is_none());
+    assert_eq!(frontend::api::api().session(), None, "not signed in");
+    assert_eq!(server.calls().len(), 1);
+}
+
+#[wasm_bindgen_test]
 async fn a_sign_in_refused_for_an_unverified_email_says_a_new_link_was_sent() {
     let _server = FakeServer::install(|_| Reply::Json(403, error_json("email_not_verified")));
     let (root, _mounted) = render(Mode::Login);

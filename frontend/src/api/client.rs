@@ -11,7 +11,8 @@ use gloo_net::http::{Method, RequestBuilder};
 use js_sys::{Object, Reflect};
 use shared::names::{CSRF_HEADER, paths};
 use shared::{
-    AuthResponse, Credentials, ErrorCode, MeResponse, Product, SessionInfo, SessionView, UserView,
+    AuthResponse, Credentials, ErrorCode, MeResponse, Product, Registered, SessionInfo,
+    SessionView, UserView,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -161,24 +162,31 @@ impl Api {
 
     /// Signs in; tells the other tabs.
     pub async fn login(&self, credentials: &Credentials) -> Result<AuthResponse, ClientError> {
-        self.start_session(paths::LOGIN, credentials).await
-    }
-
-    /// Creates an account and signs in; tells the other tabs.
-    pub async fn register(&self, credentials: &Credentials) -> Result<AuthResponse, ClientError> {
-        self.start_session(paths::REGISTER, credentials).await
-    }
-
-    async fn start_session(
-        &self,
-        path: &str,
-        credentials: &Credentials,
-    ) -> Result<AuthResponse, ClientError> {
-        let reply = self.post(path, credentials).await?;
+        let reply = self.post(paths::LOGIN, credentials).await?;
         let auth: AuthResponse = decode(&reply)?;
-        self.accept(SessionEvent::SignedIn(auth.clone()));
-        self.tell_tabs(SIGNED_IN, reply.json.as_ref());
+        self.signed_in(auth.clone(), &reply);
         Ok(auth)
+    }
+
+    /// Creates an account. The new user is signed in (and the other tabs told) unless the
+    /// server wants the email verified first, in which case the answer has no session.
+    pub async fn register(&self, credentials: &Credentials) -> Result<Registered, ClientError> {
+        let reply = self.post(paths::REGISTER, credentials).await?;
+        let registered: Registered = decode(&reply)?;
+        if let Some(session) = &registered.session {
+            let auth = AuthResponse {
+                user: registered.user.clone(),
+                session: session.clone(),
+            };
+            // With a session the answer is `{user, session}`, as a sign-in's.
+            self.signed_in(auth, &reply);
+        }
+        Ok(registered)
+    }
+
+    fn signed_in(&self, auth: AuthResponse, reply: &Reply) {
+        self.accept(SessionEvent::SignedIn(auth));
+        self.tell_tabs(SIGNED_IN, reply.json.as_ref());
     }
 
     /// `POST path` with a JSON body, once: for calls that need no access token.
