@@ -11,8 +11,8 @@ use gloo_net::http::{Method, RequestBuilder};
 use js_sys::{Object, Reflect};
 use shared::names::{CSRF_HEADER, paths};
 use shared::{
-    AuthResponse, Credentials, ErrorCode, MeResponse, Product, Registered, SessionInfo,
-    SessionView, UserView,
+    AuthResponse, Credentials, EmailVerification, ErrorCode, ForgotPassword, MeResponse,
+    PasswordChange, PasswordReset, Product, Registered, SessionInfo, SessionView, UserView,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -187,6 +187,38 @@ impl Api {
     fn signed_in(&self, auth: AuthResponse, reply: &Reply) {
         self.accept(SessionEvent::SignedIn(auth));
         self.tell_tabs(SIGNED_IN, reply.json.as_ref());
+    }
+
+    /// Asks for a password reset link by email. The server answers alike whether or not
+    /// the account exists.
+    pub async fn forgot_password(&self, request: &ForgotPassword) -> Result<(), ClientError> {
+        succeeded(&self.post(paths::PASSWORD_FORGOT, request).await?)
+    }
+
+    /// Sets a new password with a reset link's token; the server ends every session of
+    /// the user, so nobody is signed in afterwards.
+    pub async fn reset_password(&self, reset: &PasswordReset) -> Result<(), ClientError> {
+        succeeded(&self.post(paths::PASSWORD_RESET, reset).await?)
+    }
+
+    /// Verifies the account's email with a verification link's token (no sign-in needed).
+    pub async fn verify_email(&self, verification: &EmailVerification) -> Result<(), ClientError> {
+        succeeded(&self.post(paths::EMAIL_VERIFY, verification).await?)
+    }
+
+    /// Emails the signed-in user a new verification link.
+    pub async fn resend_verification(&self) -> Result<(), ClientError> {
+        succeeded(&self.call(Method::POST, paths::EMAIL_RESEND, None).await?)
+    }
+
+    /// Changes the signed-in user's password; this session stays, the others end.
+    pub async fn change_password(&self, change: &PasswordChange) -> Result<(), ClientError> {
+        let body = change.to_json();
+        succeeded(
+            &self
+                .call(Method::POST, paths::PASSWORD_CHANGE, Some(body))
+                .await?,
+        )
     }
 
     /// `POST path` with a JSON body, once: for calls that need no access token.

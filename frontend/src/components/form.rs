@@ -14,8 +14,10 @@ use crate::api::{ClientError, browser};
 pub struct FormErrors {
     /// About the email.
     pub email: Option<String>,
-    /// About the password.
+    /// About the password (the new one, where a form asks for two).
     pub password: Option<String>,
+    /// About the current password.
+    pub current: Option<String>,
     /// About the whole attempt.
     pub form: Option<String>,
 }

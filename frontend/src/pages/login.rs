@@ -20,6 +20,7 @@ pub fn LoginPage() -> impl IntoView {
             <h1>"Sign in"</h1>
             <Notice message=Signal::derive(move || session.notice.get().map(str::to_owned))/>
             <CredentialsForm mode=Mode::Login/>
+            <p class="aside"><Link page=Page::ForgotPassword>"Forgot your password?"</Link></p>
             <p class="aside">"No account yet? " <Link page=Page::Register>"Create one"</Link></p>
         </section>
     }
