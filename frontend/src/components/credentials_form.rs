@@ -1,9 +1,8 @@
 use leptos::prelude::*;
 use shared::Credentials;
-use shared::validation::canonical_email_with;
 
 use super::{Field, Form, FormErrors, FormState, Notice};
-use crate::api::{api, browser};
+use crate::api::api;
 
 /// Sign in, or create an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,12 +17,12 @@ impl FormErrors {
     /// The same rules as the server, checked before sending.
     pub fn check(mode: Mode, email: &str, password: &str) -> Self {
         let mut errors = Self::default();
-        match canonical_email_with(email, browser::nfkc) {
+        match Self::canonical_email(email) {
             Ok(canonical) if mode == Mode::Register => {
                 errors.password = Self::new_password(password, &canonical);
             }
             Ok(_) => {}
-            Err(problem) => errors.email = Some(problem.code().message().to_owned()),
+            Err(problem) => errors.email = Some(problem),
         }
         if password.is_empty() {
             errors.password = Some("Enter your password.".to_owned());

@@ -4,7 +4,7 @@ use std::pin::Pin;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use shared::ErrorCode;
-use shared::validation::check_password;
+use shared::validation::{canonical_email_with, check_password};
 
 use super::{Alert, SubmitButton};
 use crate::api::{ClientError, browser};
@@ -40,6 +40,12 @@ impl FormErrors {
                 ..Self::default()
             },
         }
+    }
+
+    /// The canonical form of an email, or what is wrong with it, by the server's rules.
+    pub fn canonical_email(email: &str) -> Result<String, String> {
+        canonical_email_with(email, browser::nfkc)
+            .map_err(|problem| problem.code().message().to_owned())
     }
 
     /// What is wrong with a new password by the server's rules (its list of common

@@ -1,8 +1,7 @@
 use leptos::prelude::*;
 use shared::ForgotPassword;
-use shared::validation::canonical_email_with;
 
-use crate::api::{api, browser};
+use crate::api::api;
 use crate::components::{Field, Form, FormErrors, FormState, Notice};
 use crate::routes::{Link, Page};
 
@@ -22,9 +21,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
             email: email.get_untracked(),
         };
         let found = FormErrors {
-            email: canonical_email_with(&request.email, browser::nfkc)
-                .err()
-                .map(|problem| problem.code().message().to_owned()),
+            email: FormErrors::canonical_email(&request.email).err(),
             ..FormErrors::default()
         };
         let send = Box::pin(async move {
