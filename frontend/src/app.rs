@@ -4,13 +4,18 @@ use leptos::prelude::*;
 use shared::Role;
 
 use crate::components::{Loading, SignOutButton};
-use crate::pages::{AdminPage, HomePage, LoginPage, NotFoundPage, RegisterPage, SessionsPage};
-use crate::routes::{Link, Location, Page, login_then, redirect};
+use crate::pages::{
+    AdminPage, ForgotPasswordPage, HomePage, LoginPage, NotFoundPage, RegisterPage,
+    ResetPasswordPage, SecurityPage, SessionsPage, VerifyEmailPage,
+};
+use crate::routes::{Link, LinkToken, Location, Page, login_then, redirect};
 use crate::session::{Session, Status};
 
 /// The whole app.
 #[component]
 pub fn App() -> impl IntoView {
+    // First, before any request or rendering: an emailed link's token leaves the address bar.
+    LinkToken::provide();
     let location = Location::provide();
     let session = Session::provide();
     let is_admin = move || session.user.get().is_some_and(|u| u.role == Role::Admin);
@@ -33,6 +38,10 @@ pub fn App() -> impl IntoView {
             Some(Page::Home) => view! { <HomePage/> }.into_any(),
             Some(Page::Sessions) => view! { <SessionsPage/> }.into_any(),
             Some(Page::Admin) => view! { <AdminPage/> }.into_any(),
+            Some(Page::ForgotPassword) => view! { <ForgotPasswordPage/> }.into_any(),
+            Some(Page::ResetPassword) => view! { <ResetPasswordPage/> }.into_any(),
+            Some(Page::VerifyEmail) => view! { <VerifyEmailPage/> }.into_any(),
+            Some(Page::Security) => view! { <SecurityPage/> }.into_any(),
         }
     };
     view! {
@@ -48,6 +57,7 @@ pub fn App() -> impl IntoView {
                 >
                     <Link page=Page::Home>"Home"</Link>
                     <Link page=Page::Sessions>"Sessions"</Link>
+                    <Link page=Page::Security>"Security"</Link>
                     <Show when=is_admin><Link page=Page::Admin>"Admin"</Link></Show>
                     <SignOutButton/>
                 </Show>

@@ -1,10 +1,11 @@
-//! The single-page app: sign-in, automatic refresh, sign-out, sessions and admin pages.
+//! The single-page app: sign-in, automatic refresh, sign-out, sessions and admin pages,
+//! and the account pages: forgotten and changed passwords, email verification.
 //!
 //! # Module map
 //!
 //! - [`app`]: the shell: navigation bar, protected-page guard, the page for the path.
 //! - [`pages`]: one component per route.
-//! - [`components`]: building blocks the pages share (form, field, loading, sign-out).
+//! - [`components`]: building blocks the pages share (form, field, notice, loading, sign-out).
 //! - [`session`]: who is signed in, as reactive state fed by the client's events.
 //! - [`routes`]: the [`routes::Page`] enum, its paths, links and navigation.
 //! - [`api`]: the only code that does HTTP: one typed method per endpoint, the CSRF

@@ -1,11 +1,12 @@
 //! Client-side routing: the app's pages, their paths, and navigation.
 //!
-//! A small router of our own rather than `leptos_router`: five fixed paths and one query
-//! parameter need no nested routes or path parameters, and leaving the library out keeps
-//! the SPA inside its download budget (150 KB gzip for WASM and JS).
+//! A small router of our own rather than `leptos_router`: a few fixed paths, one query
+//! parameter and one fragment need no nested routes or path parameters, and leaving the
+//! library out keeps the SPA inside its download budget (150 KB gzip for WASM and JS).
 
 use leptos::ev::MouseEvent;
 use leptos::prelude::*;
+use shared::names::pages::{RESET_PASSWORD, TOKEN_FRAGMENT, VERIFY_EMAIL};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::*;
 
@@ -22,15 +23,27 @@ pub enum Page {
     Sessions,
     /// Admins only: the user list.
     Admin,
+    /// Ask for a password reset link.
+    ForgotPassword,
+    /// Choose a new password, with the token of a reset link.
+    ResetPassword,
+    /// Verify the email, with the token of a verification link.
+    VerifyEmail,
+    /// Change the password.
+    Security,
 }
 
 impl Page {
-    const ALL: [Self; 5] = [
+    const ALL: [Self; 9] = [
         Self::Home,
         Self::Login,
         Self::Register,
         Self::Sessions,
         Self::Admin,
+        Self::ForgotPassword,
+        Self::ResetPassword,
+        Self::VerifyEmail,
+        Self::Security,
     ];
 
     /// The page's path.
@@ -41,6 +54,10 @@ impl Page {
             Self::Register => "/register",
             Self::Sessions => "/sessions",
             Self::Admin => "/admin",
+            Self::ForgotPassword => "/forgot-password",
+            Self::ResetPassword => RESET_PASSWORD,
+            Self::VerifyEmail => VERIFY_EMAIL,
+            Self::Security => "/security",
         }
     }
 
@@ -56,7 +73,10 @@ impl Page {
 
     /// Whether only a signed-in user may see it.
     pub const fn is_protected(self) -> bool {
-        matches!(self, Self::Home | Self::Sessions | Self::Admin)
+        matches!(
+            self,
+            Self::Home | Self::Sessions | Self::Admin | Self::Security
+        )
     }
 }
 
@@ -124,6 +144,46 @@ impl Location {
             self.search.set(location.search().unwrap_or_default());
         }
     }
+}
+
+/// The one-time token an emailed link brought in its fragment (`#token=…`). It is taken
+/// out of the address bar as the app starts, before any request or rendering, so that it
+/// stays in no history entry, bookmark or shared screenshot; only memory keeps it.
+#[derive(Debug, Clone, Copy)]
+pub struct LinkToken(StoredValue<Option<String>>);
+
+impl LinkToken {
+    /// Takes the token out of the address bar and provides it as context.
+    pub fn provide() -> Self {
+        let token = Self(StoredValue::new(take_fragment_token()));
+        provide_context(token);
+        token
+    }
+
+    /// The token the app was opened with, if any.
+    pub fn get() -> Option<String> {
+        use_context::<Self>().and_then(|token| token.0.get_value())
+    }
+}
+
+/// Reads `token` from the fragment and replaces the address with the same one less its
+/// fragment (no new history entry).
+fn take_fragment_token() -> Option<String> {
+    let window = web_sys::window()?;
+    let location = window.location();
+    let fragment = location.hash().ok()?;
+    let token = web_sys::UrlSearchParams::new_with_str(fragment.strip_prefix('#')?)
+        .ok()?
+        .get(TOKEN_FRAGMENT)?;
+    let bare = format!(
+        "{}{}",
+        location.pathname().ok()?,
+        location.search().unwrap_or_default()
+    );
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&bare));
+    }
+    Some(token).filter(|token| !token.is_empty())
 }
 
 /// Goes to `to` (a path on this site), adding a history entry.

@@ -23,6 +23,9 @@ pub const EXPIRED_NOTICE: &str = ErrorCode::InvalidRefreshToken.message();
 /// The notice shown on the login page after a sign-out the server did not confirm.
 pub const UNCONFIRMED_SIGN_OUT_NOTICE: &str = "You are signed out on this device, but the server could not be reached: your session may stay active until it expires.";
 
+/// The notice shown on the login page after a password reset, which ends every session.
+pub const PASSWORD_RESET_NOTICE: &str = "Your password has been changed. Sign in with the new one.";
+
 /// The session state, provided as context by [`crate::App`].
 #[derive(Debug, Clone, Copy)]
 pub struct Session {
@@ -71,6 +74,19 @@ impl Session {
         if api().logout().await.is_err() {
             self.notice.set(Some(UNCONFIRMED_SIGN_OUT_NOTICE));
         }
+    }
+
+    /// Asks the server who is signed in again, after something changed the user (the
+    /// email verified). Does nothing unless signed in.
+    pub fn reload_user(self) {
+        if self.status.get_untracked() != Status::SignedIn {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            if let Ok(me) = api().me().await {
+                self.user.set(Some(me.user));
+            }
+        });
     }
 
     fn apply(self, event: SessionEvent) {

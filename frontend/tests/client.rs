@@ -8,12 +8,12 @@ use std::rc::Rc;
 use frontend::api::{Api, ClientError, SessionEvent};
 use futures::future::join_all;
 use shared::ErrorCode;
-use support::{FakeServer, Reply, auth_json, error_json, set_csrf_cookie, until_within};
+use support::{
+    FakeServer, Reply, auth_json, error_json, me_json, set_csrf_cookie, until_within, user_json,
+};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-const ME: &str = r#"{"user":{"id":"u1","email":"ann@example.com","role":"user","created_at":1}}"#;
 
 /// A client of its own (no tab channel), recording the session events it emits.
 fn client() -> (Api, Rc<RefCell<Vec<SessionEvent>>>) {
@@ -34,7 +34,7 @@ async fn five_concurrent_401s_share_one_refresh() {
             // Slow enough that all five 401s arrive while it is in flight.
             Reply::Later(50, 200, auth_json("user", 900))
         }
-        "/api/me" if flag.get() => Reply::Json(200, ME.into()),
+        "/api/me" if flag.get() => Reply::Json(200, me_json(true)),
         _ => Reply::Json(401, error_json("token_expired")),
     });
     set_csrf_cookie("csrf-1");
@@ -112,7 +112,7 @@ async fn a_refresh_that_cannot_reach_the_server_keeps_the_session() {
 #[wasm_bindgen_test]
 async fn the_csrf_header_goes_on_post_and_delete_but_not_get() {
     let server = FakeServer::install(|call| match call.method.as_str() {
-        "GET" => Reply::Json(200, ME.into()),
+        "GET" => Reply::Json(200, me_json(true)),
         "POST" => Reply::Json(200, auth_json("user", 900)),
         _ => Reply::Json(204, String::new()),
     });
@@ -151,7 +151,7 @@ async fn the_csrf_header_goes_on_post_and_delete_but_not_get() {
 async fn each_typed_read_asks_its_own_path_and_decodes_the_answer() {
     let server = FakeServer::install(|call| {
         match call.path.as_str() {
-        "/api/me" => Reply::Json(200, ME.into()),
+        "/api/me" => Reply::Json(200, me_json(true)),
         "/api/products" => Reply::Json(200, r#"[{"id":1,"name":"Lamp","price_cents":1299}]"#.into()),
         "/api/sessions" => Reply::Json(
             200,
@@ -159,7 +159,7 @@ async fn each_typed_read_asks_its_own_path_and_decodes_the_answer() {
         ),
         "/api/admin/users" => Reply::Json(
             200,
-            r#"[{"id":"u1","email":"ann@example.com","role":"admin","created_at":1}]"#.into(),
+            format!("[{}]", user_json("admin", true)),
         ),
         _ => Reply::Json(404, error_json("not_found")),
     }
@@ -325,4 +325,43 @@ async fn a_401_that_is_not_about_the_access_token_is_answered_not_retried() {
     assert_eq!(error.code(), Some(ErrorCode::InvalidCredentials));
     assert!(server.calls_to("/api/auth/refresh").is_empty());
     assert_eq!(server.calls_to("/api/me").len(), 1, "asked once");
+}
+
+#[wasm_bindgen_test]
+async fn the_other_tabs_hear_of_a_sign_in_a_refresh_and_a_sign_out() {
+    let _server = FakeServer::install(|call| match call.path.as_str() {
+        "/api/auth/logout" => Reply::Json(204, String::new()),
+        _ => Reply::Json(200, auth_json("user", 900)),
+    });
+    let this_tab = Api::new("", Some("jwt-auth-test-tabs"));
+    let other_tab = Api::new("", Some("jwt-auth-test-tabs"));
+    let heard = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&heard);
+    other_tab.on_session_event(move |event| sink.borrow_mut().push(event));
+    let credentials = shared::Credentials {
+        email: "ann@example.com".into(),
+        password: "correct horse battery".into(),
+    };
+
+    let registered = this_tab.register(&credentials).await.unwrap();
+    assert!(until_within(2_000, || heard.borrow().len() == 1).await);
+    this_tab.refresh().await.unwrap();
+    assert!(until_within(2_000, || heard.borrow().len() == 2).await);
+    this_tab.logout().await.unwrap();
+    assert!(until_within(2_000, || heard.borrow().len() == 3).await);
+
+    let auth = other_tab.session();
+    assert_eq!(auth, None, "signed out there too");
+    match heard.borrow().as_slice() {
+        [
+            SessionEvent::SignedIn(signed_in),
+            SessionEvent::Refreshed(refreshed),
+            SessionEvent::SignedOut,
+        ] => {
+            assert_eq!(signed_in.user, registered.user);
+            assert_eq!(Some(&signed_in.session), registered.session.as_ref());
+            assert_eq!(refreshed.user.email, "ann@example.com");
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -6,18 +6,15 @@ mod support;
 use frontend::components::{CredentialsForm, Mode};
 use leptos::mount::mount_to;
 use leptos::prelude::*;
-use support::{FakeServer, Reply, error_json, until};
-use wasm_bindgen::JsCast;
+use support::{FakeServer, Reply, container, error_json, fill, find, submit, text, until};
 use wasm_bindgen_test::*;
-use web_sys::{HtmlButtonElement, HtmlElement, HtmlFormElement, HtmlInputElement};
+use web_sys::{HtmlButtonElement, HtmlElement, HtmlInputElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// A fresh container holding the form; the returned handle keeps it mounted.
 fn render(mode: Mode) -> (HtmlElement, impl Drop) {
-    let document = web_sys::window().unwrap().document().unwrap();
-    let container: HtmlElement = document.create_element("div").unwrap().unchecked_into();
-    document.body().unwrap().append_child(&container).unwrap();
+    let container = container();
     let handle = mount_to(
         container.clone(),
         move || view! { <CredentialsForm mode=mode/> },
@@ -25,31 +22,10 @@ fn render(mode: Mode) -> (HtmlElement, impl Drop) {
     (container, handle)
 }
 
-fn find<T: JsCast>(root: &HtmlElement, selector: &str) -> T {
-    root.query_selector(selector)
-        .unwrap()
-        .unwrap()
-        .unchecked_into()
-}
-
-fn text(root: &HtmlElement, selector: &str) -> String {
-    root.query_selector(selector)
-        .unwrap()
-        .and_then(|e| e.text_content())
-        .unwrap_or_default()
-}
-
 fn fill_and_submit(root: &HtmlElement, email: &str, password: &str) {
-    for (id, value) in [("email", email), ("password", password)] {
-        let input: HtmlInputElement = find(root, &format!("#{id}"));
-        input.set_value(value);
-        input
-            .dispatch_event(&web_sys::Event::new("input").unwrap())
-            .unwrap();
-    }
-    find::<HtmlFormElement>(root, "form")
-        .request_submit()
-        .unwrap();
+    fill(root, "#email", email);
+    fill(root, "#password", password);
+    submit(root);
 }
 
 #[wasm_bindgen_test]
@@ -142,4 +118,30 @@ async fn an_html_error_page_or_no_answer_gives_a_readable_message() {
             root.inner_html()
         );
     }
+}
+
+#[wasm_bindgen_test]
+async fn a_registration_that_must_verify_its_email_first_says_so_and_signs_nobody_in() {
+    let user = support::user_json("user", false);
+    let server = FakeServer::install(move |_| Reply::Json(201, format!(r#"{{"user":{user}}}"#)));
+    let (root, _mounted) = render(Mode::Register);
+    fill_and_submit(&root, "ann@example.com", "Tr0ub4dor&3-long-enough");
+    assert!(
+        until(|| text(&root, "#notice")
+            == "Check your email: we sent a link to verify ann@example.com. Then sign in.")
+        .await,
+        "{}",
+        root.inner_html()
+    );
+    assert!(root.query_selector("form").unwrap().is_none());
+    assert_eq!(frontend::api::api().session(), None, "not signed in");
+    assert_eq!(server.calls().len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_sign_in_refused_for_an_unverified_email_says_a_new_link_was_sent() {
+    let _server = FakeServer::install(|_| Reply::Json(403, error_json("email_not_verified")));
+    let (root, _mounted) = render(Mode::Login);
+    fill_and_submit(&root, "ann@example.com", "some password");
+    assert!(until(|| text(&root, ".alert") == shared::ErrorCode::EmailNotVerified.message()).await);
 }

@@ -11,27 +11,11 @@ use frontend::pages::SessionsPage;
 use frontend::session::{Session, Status, UNCONFIRMED_SIGN_OUT_NOTICE};
 use leptos::mount::mount_to;
 use leptos::prelude::*;
-use support::{FakeServer, Reply, auth_json, error_json, set_csrf_cookie, until};
-use wasm_bindgen::JsCast;
+use support::{FakeServer, Reply, auth_json, container, error_json, find, set_csrf_cookie, until};
 use wasm_bindgen_test::*;
 use web_sys::{HtmlButtonElement, HtmlElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-/// A fresh container in the page; the caller mounts into it.
-fn container() -> HtmlElement {
-    let document = web_sys::window().unwrap().document().unwrap();
-    let container: HtmlElement = document.create_element("div").unwrap().unchecked_into();
-    document.body().unwrap().append_child(&container).unwrap();
-    container
-}
-
-fn find<T: JsCast>(root: &HtmlElement, selector: &str) -> T {
-    root.query_selector(selector)
-        .unwrap()
-        .unwrap_or_else(|| panic!("no {selector} in {}", root.inner_html()))
-        .unchecked_into()
-}
 
 /// `GET /api/sessions` as the server would answer it for these session ids (the first
 /// one is the current session).

@@ -8,11 +8,11 @@ use std::rc::Rc;
 use futures::FutureExt;
 use futures::future::{LocalBoxFuture, Shared};
 use gloo_net::http::{Method, RequestBuilder};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use js_sys::{Object, Reflect};
 use shared::names::{CSRF_HEADER, paths};
 use shared::{
-    AuthResponse, Credentials, ErrorCode, MeResponse, Product, SessionInfo, SessionView, UserView,
+    AuthResponse, Credentials, EmailVerification, ErrorCode, ForgotPassword, MeResponse,
+    PasswordChange, PasswordReset, Product, Registered, SessionInfo, SessionView, UserView,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -20,6 +20,7 @@ use web_sys::{BroadcastChannel, MessageEvent, RequestCredentials};
 
 use super::browser;
 use super::error::ClientError;
+use super::json::{self, FromJson, ToJson};
 
 /// The BroadcastChannel (and Web Lock) name shared by the tabs of one browser.
 const TAB_CHANNEL: &str = "jwt-auth";
@@ -38,14 +39,11 @@ pub enum SessionEvent {
     Expired,
 }
 
-/// Tab-to-tab messages. They carry the public session data only, never a token.
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum TabMessage {
-    SignedIn { auth: AuthResponse },
-    Refreshed { auth: AuthResponse },
-    SignedOut,
-}
+/// The kinds of tab-to-tab message, `{kind, auth}`; `auth` is the server's session
+/// answer as it came (public session data only, never a token).
+const SIGNED_IN: &str = "signed_in";
+const REFRESHED: &str = "refreshed";
+const SIGNED_OUT: &str = "signed_out";
 
 /// Receives session events.
 type Listener = Rc<dyn Fn(SessionEvent)>;
@@ -55,7 +53,8 @@ type RefreshFuture = Shared<LocalBoxFuture<'static, Result<AuthResponse, ClientE
 /// A response, read whole.
 struct Reply {
     status: u16,
-    body: String,
+    /// The body, parsed; `None` when it is empty or not JSON.
+    json: Option<JsValue>,
     retry_after: Option<u64>,
 }
 
@@ -107,9 +106,7 @@ impl Api {
         if let Some(channel) = &api.inner.channel {
             let this = api.clone();
             let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
-                if let Some(text) = event.data().as_string() {
-                    this.hear(&text);
-                }
+                this.hear(&event.data());
             });
             channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
             // The client lives as long as the page.
@@ -154,36 +151,79 @@ impl Api {
     }
 
     /// `GET path`, decoded.
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+    async fn get<T: FromJson>(&self, path: &str) -> Result<T, ClientError> {
         decode(&self.call(Method::GET, path, None).await?)
     }
 
     /// `DELETE path`, expecting no content.
     async fn delete(&self, path: &str) -> Result<(), ClientError> {
-        no_content(&self.call(Method::DELETE, path, None).await?)
+        succeeded(&self.call(Method::DELETE, path, None).await?)
     }
 
     /// Signs in; tells the other tabs.
     pub async fn login(&self, credentials: &Credentials) -> Result<AuthResponse, ClientError> {
-        self.start_session(paths::LOGIN, credentials).await
-    }
-
-    /// Creates an account and signs in; tells the other tabs.
-    pub async fn register(&self, credentials: &Credentials) -> Result<AuthResponse, ClientError> {
-        self.start_session(paths::REGISTER, credentials).await
-    }
-
-    async fn start_session(
-        &self,
-        path: &str,
-        credentials: &Credentials,
-    ) -> Result<AuthResponse, ClientError> {
-        let json = serde_json::to_string(credentials)
-            .map_err(|_| ClientError::BadResponse { status: 0 })?;
-        let auth: AuthResponse = decode(&self.send(Method::POST, path, Some(json)).await?)?;
-        self.accept(SessionEvent::SignedIn(auth.clone()));
-        self.tell_tabs(&TabMessage::SignedIn { auth: auth.clone() });
+        let reply = self.post(paths::LOGIN, credentials).await?;
+        let auth: AuthResponse = decode(&reply)?;
+        self.signed_in(auth.clone(), &reply);
         Ok(auth)
+    }
+
+    /// Creates an account. The new user is signed in (and the other tabs told) unless the
+    /// server wants the email verified first, in which case the answer has no session.
+    pub async fn register(&self, credentials: &Credentials) -> Result<Registered, ClientError> {
+        let reply = self.post(paths::REGISTER, credentials).await?;
+        let registered: Registered = decode(&reply)?;
+        if let Some(session) = &registered.session {
+            let auth = AuthResponse {
+                user: registered.user.clone(),
+                session: session.clone(),
+            };
+            // With a session the answer is `{user, session}`, as a sign-in's.
+            self.signed_in(auth, &reply);
+        }
+        Ok(registered)
+    }
+
+    fn signed_in(&self, auth: AuthResponse, reply: &Reply) {
+        self.accept(SessionEvent::SignedIn(auth));
+        self.tell_tabs(SIGNED_IN, reply.json.as_ref());
+    }
+
+    /// Asks for a password reset link by email. The server answers alike whether or not
+    /// the account exists.
+    pub async fn forgot_password(&self, request: &ForgotPassword) -> Result<(), ClientError> {
+        succeeded(&self.post(paths::PASSWORD_FORGOT, request).await?)
+    }
+
+    /// Sets a new password with a reset link's token; the server ends every session of
+    /// the user, so nobody is signed in afterwards.
+    pub async fn reset_password(&self, reset: &PasswordReset) -> Result<(), ClientError> {
+        succeeded(&self.post(paths::PASSWORD_RESET, reset).await?)
+    }
+
+    /// Verifies the account's email with a verification link's token (no sign-in needed).
+    pub async fn verify_email(&self, verification: &EmailVerification) -> Result<(), ClientError> {
+        succeeded(&self.post(paths::EMAIL_VERIFY, verification).await?)
+    }
+
+    /// Emails the signed-in user a new verification link.
+    pub async fn resend_verification(&self) -> Result<(), ClientError> {
+        succeeded(&self.call(Method::POST, paths::EMAIL_RESEND, None).await?)
+    }
+
+    /// Changes the signed-in user's password; this session stays, the others end.
+    pub async fn change_password(&self, change: &PasswordChange) -> Result<(), ClientError> {
+        let body = change.to_json();
+        succeeded(
+            &self
+                .call(Method::POST, paths::PASSWORD_CHANGE, Some(body))
+                .await?,
+        )
+    }
+
+    /// `POST path` with a JSON body, once: for calls that need no access token.
+    async fn post(&self, path: &str, body: &impl ToJson) -> Result<Reply, ClientError> {
+        self.send(Method::POST, path, Some(body.to_json())).await
     }
 
     /// Signs out here and in every tab, whatever the server answers.
@@ -191,26 +231,26 @@ impl Api {
         let result = self
             .send(Method::POST, paths::LOGOUT, None)
             .await
-            .and_then(|reply| no_content(&reply));
+            .and_then(|reply| succeeded(&reply));
         // Offline, the server cleared nothing: without the CSRF cookie this browser will
         // not resume the session at its next start, nor refresh it.
         browser::forget_csrf_token();
         self.end(SessionEvent::SignedOut);
-        self.tell_tabs(&TabMessage::SignedOut);
+        self.tell_tabs(SIGNED_OUT, None);
         result
     }
 
     /// Ends every session of the user, then signs out here and in every tab.
     pub async fn logout_all(&self) -> Result<(), ClientError> {
-        no_content(&self.call(Method::POST, paths::LOGOUT_ALL, None).await?)?;
+        succeeded(&self.call(Method::POST, paths::LOGOUT_ALL, None).await?)?;
         self.end(SessionEvent::SignedOut);
-        self.tell_tabs(&TabMessage::SignedOut);
+        self.tell_tabs(SIGNED_OUT, None);
         Ok(())
     }
 
     /// Ends every other session of the user in one request; this one stays signed in.
     pub async fn logout_others(&self) -> Result<(), ClientError> {
-        no_content(&self.call(Method::POST, paths::LOGOUT_OTHERS, None).await?)
+        succeeded(&self.call(Method::POST, paths::LOGOUT_OTHERS, None).await?)
     }
 
     /// At start-up: resumes the session this browser has, if any. Without the CSRF
@@ -254,15 +294,14 @@ impl Api {
             {
                 return Ok(auth);
             }
-            let result: Result<AuthResponse, ClientError> =
-                match this.send(Method::POST, paths::REFRESH, None).await {
-                    Ok(reply) => decode(&reply),
-                    Err(error) => Err(error),
-                };
+            let (result, json) = match this.send(Method::POST, paths::REFRESH, None).await {
+                Ok(reply) => (decode::<AuthResponse>(&reply), reply.json),
+                Err(error) => (Err(error), None),
+            };
             match &result {
                 Ok(auth) => {
                     this.accept(SessionEvent::Refreshed(auth.clone()));
-                    this.tell_tabs(&TabMessage::Refreshed { auth: auth.clone() });
+                    this.tell_tabs(REFRESHED, json.as_ref());
                 }
                 // The server refused the refresh token: the session is over.
                 Err(ClientError::Api {
@@ -326,7 +365,7 @@ impl Api {
         let body = response.text().await.map_err(|_| ClientError::Network)?;
         Ok(Reply {
             status,
-            body,
+            json: json::parse(&body),
             retry_after,
         })
     }
@@ -372,18 +411,26 @@ impl Api {
         });
     }
 
-    fn tell_tabs(&self, message: &TabMessage) {
-        if let (Some(channel), Ok(text)) = (&self.inner.channel, serde_json::to_string(message)) {
-            let _ = channel.post_message(&JsValue::from_str(&text));
+    fn tell_tabs(&self, kind: &str, auth: Option<&JsValue>) {
+        let Some(channel) = &self.inner.channel else {
+            return;
+        };
+        let message = Object::new();
+        let _ = Reflect::set(&message, &"kind".into(), &kind.into());
+        if let Some(auth) = auth {
+            let _ = Reflect::set(&message, &"auth".into(), auth);
         }
+        let _ = channel.post_message(&message);
     }
 
-    fn hear(&self, text: &str) {
-        match serde_json::from_str::<TabMessage>(text) {
-            Ok(TabMessage::SignedIn { auth }) => self.accept(SessionEvent::SignedIn(auth)),
-            Ok(TabMessage::Refreshed { auth }) => self.accept(SessionEvent::Refreshed(auth)),
-            Ok(TabMessage::SignedOut) => self.end(SessionEvent::SignedOut),
-            Err(_) => {}
+    fn hear(&self, message: &JsValue) {
+        let field = |name: &str| Reflect::get(message, &name.into()).unwrap_or_default();
+        let auth = AuthResponse::from_json(&field("auth"));
+        match (field("kind").as_string().as_deref(), auth) {
+            (Some(SIGNED_IN), Some(auth)) => self.accept(SessionEvent::SignedIn(auth)),
+            (Some(REFRESHED), Some(auth)) => self.accept(SessionEvent::Refreshed(auth)),
+            (Some(SIGNED_OUT), _) => self.end(SessionEvent::SignedOut),
+            _ => {}
         }
     }
 }
@@ -399,7 +446,7 @@ pub fn proactive_delay_ms(session: &SessionView) -> u32 {
 /// wrong current password, say) is the answer, and retrying would repeat it.
 fn about_access_token(reply: &Reply) -> bool {
     matches!(
-        ClientError::from_response(reply.status, &reply.body, None).code(),
+        reply.json.as_ref().and_then(ErrorCode::from_json),
         Some(
             ErrorCode::MissingToken
                 | ErrorCode::TokenExpired
@@ -409,26 +456,24 @@ fn about_access_token(reply: &Reply) -> bool {
     )
 }
 
-fn decode<T: DeserializeOwned>(reply: &Reply) -> Result<T, ClientError> {
-    if !(200..300).contains(&reply.status) {
-        return Err(ClientError::from_response(
-            reply.status,
-            &reply.body,
-            reply.retry_after,
-        ));
-    }
-    serde_json::from_str(&reply.body).map_err(|_| ClientError::BadResponse {
-        status: reply.status,
-    })
+fn decode<T: FromJson>(reply: &Reply) -> Result<T, ClientError> {
+    succeeded(reply)?;
+    reply
+        .json
+        .as_ref()
+        .and_then(T::from_json)
+        .ok_or(ClientError::BadResponse {
+            status: reply.status,
+        })
 }
 
-fn no_content(reply: &Reply) -> Result<(), ClientError> {
+fn succeeded(reply: &Reply) -> Result<(), ClientError> {
     if (200..300).contains(&reply.status) {
         Ok(())
     } else {
         Err(ClientError::from_response(
             reply.status,
-            &reply.body,
+            reply.json.as_ref(),
             reply.retry_after,
         ))
     }

@@ -1,6 +1,9 @@
 //! What can go wrong with an API call, in words a person can read.
 
-use shared::{ErrorBody, ErrorCode};
+use shared::ErrorCode;
+use wasm_bindgen::JsValue;
+
+use super::json::FromJson;
 
 /// A failed API call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,15 +28,16 @@ pub enum ClientError {
 }
 
 impl ClientError {
-    /// Reads an error response: the API's error body, or [`ClientError::BadResponse`].
-    pub fn from_response(status: u16, body: &str, retry_after: Option<u64>) -> Self {
-        match serde_json::from_str::<ErrorBody>(body) {
-            Ok(body) => Self::Api {
+    /// Reads an error response (its body parsed, if it was JSON): the API's error body,
+    /// or [`ClientError::BadResponse`].
+    pub fn from_response(status: u16, body: Option<&JsValue>, retry_after: Option<u64>) -> Self {
+        match body.and_then(ErrorCode::from_json) {
+            Some(code) => Self::Api {
                 status,
-                code: body.error.code,
+                code,
                 retry_after,
             },
-            Err(_) => Self::BadResponse { status },
+            None => Self::BadResponse { status },
         }
     }
 

@@ -3,6 +3,7 @@
 pub mod browser;
 mod client;
 mod error;
+pub mod json;
 
 pub use client::{Api, SessionEvent, api, proactive_delay_ms};
 pub use error::ClientError;

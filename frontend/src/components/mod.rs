@@ -2,17 +2,20 @@
 
 mod credentials_form;
 mod field;
+mod form;
 mod loaded;
 mod sign_out;
 mod submit_button;
 
-pub use credentials_form::{CredentialsForm, FormErrors, Mode};
+pub use credentials_form::{CredentialsForm, Mode};
 pub use field::Field;
+pub use form::{Form, FormErrors, FormState, Request};
 pub use loaded::{Loaded, Reload, load, show_loaded};
 pub use sign_out::SignOutButton;
 pub use submit_button::SubmitButton;
 
 use leptos::prelude::*;
+use shared::validation::PASSWORD_RULES;
 
 /// A message for the whole form or page, announced to screen readers.
 #[component]
@@ -22,6 +25,22 @@ pub fn Alert(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
             <p class="alert" role="alert">{move || message.get()}</p>
         </Show>
     }
+}
+
+/// News for the user (a link was sent, a session ended), announced to screen readers.
+#[component]
+pub fn Notice(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <Show when=move || message.get().is_some()>
+            <p class="notice" id="notice" role="status">{move || message.get()}</p>
+        </Show>
+    }
+}
+
+/// The password rules, above a form that asks for a new password.
+#[component]
+pub fn PasswordRules() -> impl IntoView {
+    view! { <p class="hint">"Choose a password: " {PASSWORD_RULES} "."</p> }
 }
 
 /// A placeholder while something loads.

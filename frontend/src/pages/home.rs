@@ -17,6 +17,9 @@ pub fn HomePage() -> impl IntoView {
                 <p class="who">"Signed in as " <strong id="user-email">{user.email}</strong>
                     " · role " <span class="badge" id="user-role">{user.role.as_str()}</span></p>
             })}
+            <Show when=move || session.user.with(|u| u.as_ref().is_some_and(|u| !u.email_verified))>
+                <VerifyBanner/>
+            </Show>
             <div class="section-head">
                 <h2>"Products"</h2>
                 <button type="button" class="secondary" id="reload-products" on:click=move |_| reload.run(())>
@@ -31,6 +34,36 @@ pub fn HomePage() -> impl IntoView {
                 </ul>
             }.into_any())}
         </section>
+    }
+}
+
+/// A reminder to verify the email, with a button that sends the link again.
+#[component]
+fn VerifyBanner() -> impl IntoView {
+    let session = Session::get();
+    let pending = RwSignal::new(false);
+    let answer = RwSignal::new(None::<String>);
+    let resend = move |_| {
+        pending.set(true);
+        leptos::task::spawn_local(async move {
+            let said = match api().resend_verification().await {
+                Ok(()) => session.user.with_untracked(|user| {
+                    let email = user.as_ref().map_or("", |u| u.email.as_str());
+                    format!("We've sent a new link to {email}.")
+                }),
+                Err(error) => error.message(),
+            };
+            answer.try_set(Some(said));
+            pending.try_set(false);
+        });
+    };
+    view! {
+        <div class="notice banner" id="verify-banner">
+            <p>"Please verify your email: open the link we sent to it."</p>
+            <button type="button" class="secondary" id="resend-verification"
+                disabled=move || pending.get() on:click=resend>"Resend the link"</button>
+            <p id="resend-result" role="status">{move || answer.get()}</p>
+        </div>
     }
 }
 

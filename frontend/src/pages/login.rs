@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::components::{CredentialsForm, Mode};
+use crate::components::{CredentialsForm, Mode, Notice};
 use crate::routes::{Link, Location, Page, navigate, safe_next};
 use crate::session::{Session, Status};
 
@@ -18,10 +18,9 @@ pub fn LoginPage() -> impl IntoView {
     view! {
         <section class="narrow">
             <h1>"Sign in"</h1>
-            <Show when=move || session.notice.get().is_some()>
-                <p class="notice" id="notice" role="status">{move || session.notice.get()}</p>
-            </Show>
+            <Notice message=Signal::derive(move || session.notice.get().map(str::to_owned))/>
             <CredentialsForm mode=Mode::Login/>
+            <p class="aside"><Link page=Page::ForgotPassword>"Forgot your password?"</Link></p>
             <p class="aside">"No account yet? " <Link page=Page::Register>"Create one"</Link></p>
         </section>
     }

@@ -1,15 +1,23 @@
 //! One component per route.
 
 mod admin;
+mod forgot_password;
 mod home;
 mod login;
 mod not_found;
 mod register;
+mod reset_password;
+mod security;
 mod sessions;
+mod verify_email;
 
 pub use admin::AdminPage;
+pub use forgot_password::{ForgotPasswordPage, RESET_LINK_SENT};
 pub use home::HomePage;
 pub use login::LoginPage;
 pub use not_found::NotFoundPage;
 pub use register::RegisterPage;
+pub use reset_password::ResetPasswordPage;
+pub use security::{PASSWORD_CHANGED, SecurityPage};
 pub use sessions::SessionsPage;
+pub use verify_email::VerifyEmailPage;

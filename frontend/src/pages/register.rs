@@ -1,7 +1,6 @@
 use leptos::prelude::*;
-use shared::validation::PASSWORD_RULES;
 
-use crate::components::{CredentialsForm, Mode};
+use crate::components::{CredentialsForm, Mode, PasswordRules};
 use crate::routes::{Link, Page, navigate};
 use crate::session::{Session, Status};
 
@@ -17,7 +16,7 @@ pub fn RegisterPage() -> impl IntoView {
     view! {
         <section class="narrow">
             <h1>"Create an account"</h1>
-            <p class="hint">"Choose a password: " {PASSWORD_RULES} "."</p>
+            <PasswordRules/>
             <CredentialsForm mode=Mode::Register/>
             <p class="aside">"Already registered? " <Link page=Page::Login>"Sign in"</Link></p>
         </section>

@@ -10,6 +10,7 @@ use std::rc::Rc;
 use js_sys::{Promise, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, future_to_promise};
 use web_sys::{Request, Response, ResponseInit};
 
 /// One request the app made.
@@ -17,7 +18,13 @@ use web_sys::{Request, Response, ResponseInit};
 pub struct Call {
     pub method: String,
     pub path: String,
+    /// The whole URL it went to.
+    pub url: String,
     pub csrf: Option<String>,
+    /// The request body (empty when none).
+    pub body: String,
+    /// The address bar when the request was made.
+    pub address: String,
 }
 
 /// What the fake server answers.
@@ -41,25 +48,38 @@ pub struct FakeServer {
 }
 
 impl FakeServer {
-    /// Replaces `window.fetch` with `handler`.
-    pub fn install(mut handler: impl FnMut(&Call) -> Reply + 'static) -> Self {
+    /// Replaces `window.fetch` with `handler`, which sees each call once its body is read.
+    pub fn install(handler: impl FnMut(&Call) -> Reply + 'static) -> Self {
         let calls = Rc::new(RefCell::new(Vec::new()));
         let log = Rc::clone(&calls);
+        let handler = Rc::new(RefCell::new(handler));
         let fetch = Closure::<dyn FnMut(Request) -> Promise>::new(move |request: Request| {
-            let url = web_sys::Url::new(&request.url()).unwrap();
-            let call = Call {
-                method: request.method(),
-                path: url.pathname(),
-                csrf: request.headers().get("x-csrf-token").unwrap(),
-            };
-            log.borrow_mut().push(call.clone());
-            match handler(&call) {
-                Reply::Json(status, body) => Promise::resolve(&json(status, &body)),
-                Reply::Later(ms, status, body) => after(ms, &json(status, &body)),
-                Reply::Html(status) => Promise::resolve(&html(status)),
-                Reply::NetworkError => Promise::reject(&js_sys::TypeError::new("Failed to fetch")),
-                Reply::Never => Promise::new(&mut |_, _| {}),
-            }
+            let address = window().location().href().unwrap();
+            let log = Rc::clone(&log);
+            let handler = Rc::clone(&handler);
+            future_to_promise(async move {
+                let body = JsFuture::from(request.text().unwrap()).await.unwrap();
+                let url = request.url();
+                let call = Call {
+                    method: request.method(),
+                    path: web_sys::Url::new(&url).unwrap().pathname(),
+                    url,
+                    csrf: request.headers().get("x-csrf-token").unwrap(),
+                    body: body.as_string().unwrap_or_default(),
+                    address,
+                };
+                log.borrow_mut().push(call.clone());
+                let reply = (handler.borrow_mut())(&call);
+                match reply {
+                    Reply::Json(status, body) => Ok(json(status, &body)),
+                    Reply::Later(ms, status, body) => {
+                        JsFuture::from(after(ms, &json(status, &body))).await
+                    }
+                    Reply::Html(status) => Ok(html(status)),
+                    Reply::NetworkError => Err(js_sys::TypeError::new("Failed to fetch").into()),
+                    Reply::Never => std::future::pending().await,
+                }
+            })
         });
         Reflect::set(&window(), &"fetch".into(), fetch.as_ref()).unwrap();
         Self {
@@ -144,10 +164,27 @@ pub async fn until_within(ms: u32, mut condition: impl FnMut() -> bool) -> bool 
     condition()
 }
 
+/// A user as the server would send it.
+pub fn user_json(role: &str, email_verified: bool) -> String {
+    format!(
+        r#"{{"id":"u1","email":"ann@example.com","role":"{role}","created_at":1,"email_verified":{email_verified},"mfa_enabled":false}}"#
+    )
+}
+
+/// `GET /api/me` as the server would answer it.
+pub fn me_json(email_verified: bool) -> String {
+    format!(r#"{{"user":{}}}"#, user_json("user", email_verified))
+}
+
 /// A user, a session and times, as the server would send them.
 pub fn auth_json(role: &str, lifetime_secs: i64) -> String {
+    auth_json_for(&user_json(role, true), lifetime_secs)
+}
+
+/// [`auth_json`] for the user `user` (JSON).
+pub fn auth_json_for(user: &str, lifetime_secs: i64) -> String {
     format!(
-        r#"{{"user":{{"id":"u1","email":"ann@example.com","role":"{role}","created_at":1}},
+        r#"{{"user":{user},
             "session":{{"id":"s1","access_expires_at":{},"refresh_expires_at":9999999999,"server_time":1000}}}}"#,
         1000 + lifetime_secs
     )
@@ -163,5 +200,55 @@ pub fn set_csrf_cookie(value: &str) {
     let document: web_sys::HtmlDocument = window().document().unwrap().unchecked_into();
     document
         .set_cookie(&format!("csrf_token={value}; path=/"))
+        .unwrap();
+}
+
+/// Puts `address` (a path on this site, perhaps with a fragment) in the address bar
+/// without loading it, as if the app had been opened there.
+pub fn open_at(address: &str) {
+    window()
+        .history()
+        .unwrap()
+        .replace_state_with_url(&JsValue::NULL, "", Some(address))
+        .unwrap();
+}
+
+/// A fresh container in the page; the caller mounts into it.
+pub fn container() -> web_sys::HtmlElement {
+    let document = window().document().unwrap();
+    let container: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&container).unwrap();
+    container
+}
+
+/// The element at `selector` under `root`.
+pub fn find<T: JsCast>(root: &web_sys::HtmlElement, selector: &str) -> T {
+    root.query_selector(selector)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {selector} in {}", root.inner_html()))
+        .unchecked_into()
+}
+
+/// The text at `selector` under `root` (empty when there is no such element).
+pub fn text(root: &web_sys::HtmlElement, selector: &str) -> String {
+    root.query_selector(selector)
+        .unwrap()
+        .and_then(|e| e.text_content())
+        .unwrap_or_default()
+}
+
+/// Types `value` into the input at `selector`, as a person would.
+pub fn fill(root: &web_sys::HtmlElement, selector: &str, value: &str) {
+    let input: web_sys::HtmlInputElement = find(root, selector);
+    input.set_value(value);
+    input
+        .dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
+}
+
+/// Submits the (first) form under `root`, as Enter or its button would.
+pub fn submit(root: &web_sys::HtmlElement) {
+    find::<web_sys::HtmlFormElement>(root, "form")
+        .request_submit()
         .unwrap();
 }
