@@ -1,5 +1,6 @@
 //! Building blocks shared by the pages.
 
+mod code_form;
 mod credentials_form;
 mod field;
 mod form;
@@ -7,6 +8,7 @@ mod loaded;
 mod sign_out;
 mod submit_button;
 
+pub use code_form::CodeForm;
 pub use credentials_form::{CredentialsForm, Mode};
 pub use field::Field;
 pub use form::{Form, FormErrors, FormState, Request};
