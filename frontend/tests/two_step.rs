@@ -1,5 +1,6 @@
-//! Two-step sign-in — the code after the password on the login page — rendered as the
-//! whole app in a real browser against a scripted `fetch`.
+//! Two-step sign-in — the code after the password on the login page, and setting up or
+//! turning off an authenticator app on the security page — rendered as the whole app in
+//! a real browser against a scripted `fetch`.
 
 mod support;
 
@@ -7,10 +8,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use frontend::api::browser::forget_csrf_token;
+use frontend::pages::{SAVE_RECOVERY_CODES, TWO_STEP_OFF, TWO_STEP_ON};
 use shared::ErrorCode;
 use support::{
-    FakeServer, Reply, address_bar, auth_json_for, error_json, fill, find, open_app, submit, text,
-    until, user_json_with_mfa,
+    FakeServer, Reply, address_bar, auth_json_for, error_json, fill, find, open_app,
+    set_csrf_cookie, submit, text, until, user_json_with_mfa,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -189,4 +191,142 @@ async fn another_account_can_be_used_instead_of_typing_a_code() {
         "the login alone: {:?}",
         server.calls()
     );
+}
+
+/// The server's answer to a set-up.
+const SETUP: &str = r##"{"secret":"JBSWY3DPEHPK3PXP","otpauth_uri":"otpauth://totp/JWT%20Auth:ann%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=JWT%20Auth","qr_svg":"<?xml version=\"1.0\" standalone=\"yes\"?><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"200\" height=\"200\"><rect width=\"200\" height=\"200\" fill=\"#fff\"/><path d=\"M0 0h8v8H0z\"/></svg>"}"##;
+
+/// Opens the security page signed in as a user with two-step sign-in on (or off);
+/// `mfa` answers the calls under `/api/auth/mfa/`.
+async fn security_page(
+    mfa_enabled: bool,
+    mfa: impl Fn(&str, &str) -> Reply + 'static,
+) -> (HtmlElement, impl Drop, FakeServer) {
+    set_csrf_cookie("csrf-two-step");
+    let signed_in = auth(mfa_enabled);
+    let server = FakeServer::install(move |call| match call.path.as_str() {
+        "/api/auth/refresh" => Reply::Json(200, signed_in.clone()),
+        path if path.starts_with("/api/auth/mfa/") => mfa(path, &call.body),
+        _ => Reply::Json(200, "[]".into()),
+    });
+    let (root, app) = open_app("/security");
+    assert!(until(|| text(&root, "h2").contains("Change your password")).await);
+    (root, app, server)
+}
+
+#[wasm_bindgen_test]
+async fn setting_up_an_app_shows_its_qr_code_and_key_then_ten_recovery_codes_once() {
+    let codes: Vec<String> = (0..10)
+        .map(|i| format!("3f2a1-0b9c4-77de0-12ab{i}"))
+        .collect();
+    let confirmed = format!(r#"{{"recovery_codes":{codes:?}}}"#);
+    let (root, _app, server) = security_page(false, move |path, body| match path {
+        "/api/auth/mfa/totp/setup" => Reply::Json(200, SETUP.into()),
+        _ if body.contains("000000") => Reply::Json(400, error_json("invalid_code")),
+        _ => Reply::Json(200, confirmed.clone()),
+    })
+    .await;
+    // The password form is as it was.
+    find::<HtmlInputElement>(&root, "#current-password");
+    find::<HtmlInputElement>(&root, "#new-password");
+
+    find::<HtmlButtonElement>(&root, "#totp-setup").click();
+    assert!(until(|| root.query_selector("#totp-qr").unwrap().is_some()).await);
+    let qr: web_sys::HtmlImageElement = find(&root, "img#totp-qr");
+    let (kind, data) = qr
+        .src()
+        .split_once(',')
+        .map(|(k, d)| (k.to_owned(), d.to_owned()))
+        .unwrap();
+    assert_eq!(kind, "data:image/svg+xml");
+    let svg = String::from(js_sys::decode_uri_component(&data).unwrap());
+    assert!(
+        svg.starts_with("<?xml") && svg.contains("<path d=\"M0 0h8v8H0z\"/>"),
+        "{svg}"
+    );
+    assert!(!qr.alt().is_empty());
+    assert!(
+        until(|| qr.complete() && qr.natural_width() == 200).await,
+        "the browser draws it"
+    );
+    assert!(
+        root.query_selector("main svg").unwrap().is_none(),
+        "no markup injected"
+    );
+    assert_eq!(text(&root, "#totp-secret"), "JBSWY3DPEHPK3PXP");
+    let setup = server.calls_to("/api/auth/mfa/totp/setup");
+    assert_eq!(setup.len(), 1);
+    assert_eq!(setup[0].csrf.as_deref(), Some("csrf-two-step"));
+
+    // A wrong code is said, and the set-up stays.
+    fill(&root, "#totp-code", "000000");
+    find::<HtmlButtonElement>(&root, "#totp-confirm").click();
+    assert!(until(|| text(&root, ".alert") == ErrorCode::InvalidCode.message()).await);
+    assert!(root.query_selector("#totp-qr").unwrap().is_some());
+
+    fill(&root, "#totp-code", "123456");
+    find::<HtmlButtonElement>(&root, "#totp-confirm").click();
+    assert!(
+        until(|| root
+            .query_selector("#recovery-codes")
+            .unwrap()
+            .is_some_and(|list| list.child_element_count() == 10))
+        .await,
+        "{}",
+        root.inner_html()
+    );
+    let shown: Vec<String> = (0..10)
+        .map(|i| {
+            text(
+                &root,
+                &format!("#recovery-codes li:nth-child({}) code", i + 1),
+            )
+        })
+        .collect();
+    assert_eq!(shown, codes);
+    assert!(root.inner_html().contains(SAVE_RECOVERY_CODES));
+    assert_eq!(text(&root, "#totp-notice"), TWO_STEP_ON);
+    // Now on: no set-up any more, a way to turn it off instead.
+    assert!(text(&root, "#totp-status").starts_with("Two-step sign-in is on"));
+    assert!(root.query_selector("#totp-setup").unwrap().is_none());
+    find::<HtmlInputElement>(&root, "#totp-disable-code");
+    let confirm = server.calls_to("/api/auth/mfa/totp/confirm");
+    assert_eq!(confirm.len(), 2);
+    assert_eq!(confirm[1].body, r#"{"code":"123456"}"#);
+    assert_eq!(confirm[1].csrf.as_deref(), Some("csrf-two-step"));
+}
+
+#[wasm_bindgen_test]
+async fn turning_two_step_sign_in_off_sends_the_code_with_the_csrf_header() {
+    let (root, _app, server) = security_page(true, |_, _| Reply::Json(204, String::new())).await;
+    assert!(until(|| text(&root, "#totp-status").starts_with("Two-step sign-in is on")).await);
+    assert!(root.query_selector("#totp-setup").unwrap().is_none());
+    assert!(
+        root.query_selector("#recovery-codes").unwrap().is_none(),
+        "shown once only"
+    );
+
+    fill(&root, "#totp-disable-code", "3f2a1-0b9c4-77de0-12ab3");
+    find::<HtmlButtonElement>(&root, "#totp-disable").click();
+    assert!(
+        until(|| root.query_selector("#totp-setup").unwrap().is_some()).await,
+        "{}",
+        root.inner_html()
+    );
+    assert_eq!(text(&root, "#totp-notice"), TWO_STEP_OFF);
+    let disable = server.calls_to("/api/auth/mfa/totp/disable");
+    assert_eq!(disable.len(), 1, "{:?}", server.calls());
+    assert_eq!(disable[0].method, "POST");
+    assert_eq!(disable[0].csrf.as_deref(), Some("csrf-two-step"));
+    assert_eq!(disable[0].body, r#"{"code":"3f2a1-0b9c4-77de0-12ab3"}"#);
+}
+
+#[wasm_bindgen_test]
+async fn a_set_up_refused_as_already_on_shows_two_step_sign_in_as_on() {
+    let (root, _app, _server) = security_page(false, |_, _| {
+        Reply::Json(409, error_json("mfa_already_enabled"))
+    })
+    .await;
+    find::<HtmlButtonElement>(&root, "#totp-setup").click();
+    assert!(until(|| root.query_selector("#totp-disable-code").unwrap().is_some()).await);
 }

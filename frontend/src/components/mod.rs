@@ -31,10 +31,15 @@ pub fn Alert(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
 
 /// News for the user (a link was sent, a session ended), announced to screen readers.
 #[component]
-pub fn Notice(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
+pub fn Notice(
+    #[prop(into)] message: Signal<Option<String>>,
+    /// Its id, where a page has several.
+    #[prop(default = "notice")]
+    id: &'static str,
+) -> impl IntoView {
     view! {
         <Show when=move || message.get().is_some()>
-            <p class="notice" id="notice" role="status">{move || message.get()}</p>
+            <p class="notice" id=id role="status">{move || message.get()}</p>
         </Show>
     }
 }
