@@ -1,5 +1,6 @@
 //! The single-page app: sign-in, automatic refresh, sign-out, sessions and admin pages,
-//! and the account pages: forgotten and changed passwords, email verification.
+//! and the account pages: forgotten and changed passwords, email verification, two-step
+//! sign-in.
 //!
 //! # Module map
 //!

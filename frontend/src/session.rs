@@ -89,6 +89,15 @@ impl Session {
         });
     }
 
+    /// Records that two-step sign-in was turned on or off here.
+    pub fn set_mfa_enabled(self, enabled: bool) {
+        self.user.update(|user| {
+            if let Some(user) = user {
+                user.mfa_enabled = enabled;
+            }
+        });
+    }
+
     fn apply(self, event: SessionEvent) {
         match event {
             SessionEvent::SignedIn(auth) | SessionEvent::Refreshed(auth) => {

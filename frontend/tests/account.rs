@@ -4,40 +4,18 @@
 
 mod support;
 
-use frontend::App;
 use frontend::api::browser::forget_csrf_token;
 use frontend::pages::{PASSWORD_CHANGED, RESET_LINK_SENT};
 use frontend::session::PASSWORD_RESET_NOTICE;
-use leptos::mount::mount_to;
 use shared::ErrorCode;
 use support::{
-    FakeServer, Reply, auth_json_for, container, error_json, fill, find, me_json, open_at,
+    FakeServer, Reply, address_bar, auth_json_for, error_json, fill, find, me_json, open_app,
     set_csrf_cookie, submit, text, until, user_json,
 };
 use wasm_bindgen_test::*;
 use web_sys::{HtmlButtonElement, HtmlElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-/// Starts the whole app as if the browser had opened `address`; the handle keeps it
-/// mounted.
-fn open_app(address: &str) -> (HtmlElement, impl Drop) {
-    open_at(address);
-    let root = container();
-    let handle = mount_to(root.clone(), App);
-    (root, handle)
-}
-
-/// The address bar: path, query and fragment.
-fn address_bar() -> String {
-    let location = web_sys::window().unwrap().location();
-    format!(
-        "{}{}{}",
-        location.pathname().unwrap(),
-        location.search().unwrap(),
-        location.hash().unwrap()
-    )
-}
 
 /// A browser that holds a session of a user whose email is (or is not) verified.
 fn signed_in(email_verified: bool) -> String {

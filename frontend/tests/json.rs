@@ -7,7 +7,8 @@ use serde::Serialize;
 use serde_json::Value;
 use shared::{
     AuthResponse, Credentials, EmailVerification, ErrorBody, ErrorCode, ForgotPassword, MeResponse,
-    PasswordChange, PasswordReset, Product, Registered, Role, SessionInfo, SessionView, UserView,
+    MfaCode, MfaMethod, MfaRequired, PasswordChange, PasswordReset, Product, RecoveryCodes,
+    Registered, Role, SessionInfo, SessionView, TotpSetup, UserView,
 };
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
@@ -92,6 +93,41 @@ fn every_answer_reads_back_what_the_server_writes() {
 }
 
 #[wasm_bindgen_test]
+fn every_second_factor_answer_reads_back_what_the_server_writes() {
+    let setup = TotpSetup {
+        secret: "JBSWY3DPEHPK3PXP".into(),
+        otpauth_uri: "otpauth://totp/JWT%20Auth:ann%40example.com?secret=JBSWY3DPEHPK3PXP".into(),
+        qr_svg: r##"<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><rect fill="#fff"/></svg>"##
+            .into(),
+    };
+    assert_eq!(round_trip(&setup), Some(setup));
+    let codes = RecoveryCodes {
+        recovery_codes: (0..10)
+            .map(|i| format!("3f2a1-0b9c4-77de0-12ab{i}"))
+            .collect(),
+    };
+    // No Debug for secrets: compared, not printed.
+    assert!(round_trip(&codes) == Some(codes));
+    for methods in [
+        vec![MfaMethod::Totp, MfaMethod::RecoveryCode],
+        vec![MfaMethod::Passkey],
+        vec![],
+    ] {
+        let required = MfaRequired {
+            mfa_required: methods,
+        };
+        assert_eq!(round_trip(&required), Some(required));
+    }
+    // A method or a code of another shape.
+    let parse = |text: &str| JSON::parse(text).unwrap();
+    assert_eq!(
+        MfaRequired::from_json(&parse(r#"{"mfa_required":["sms"]}"#)),
+        None
+    );
+    assert!(RecoveryCodes::from_json(&parse(r#"{"recovery_codes":["a",1]}"#)).is_none());
+}
+
+#[wasm_bindgen_test]
 fn error_codes_read_back_from_an_error_body() {
     // The codes the SPA acts on; the rest are read the same way.
     for code in [
@@ -100,6 +136,8 @@ fn error_codes_read_back_from_an_error_body() {
         ErrorCode::InvalidRefreshToken,
         ErrorCode::InvalidLink,
         ErrorCode::WeakPassword,
+        ErrorCode::InvalidCode,
+        ErrorCode::MfaTicketInvalid,
     ] {
         assert_eq!(
             ErrorCode::from_json(&sent(&ErrorBody::from(code))),
@@ -168,5 +206,8 @@ fn every_request_body_is_written_as_the_server_reads_it() {
     writes_as_serde(&PasswordChange {
         current_password: "old passphrase".into(),
         new_password: "new passphrase".into(),
+    });
+    writes_as_serde(&MfaCode {
+        code: "3f2a1-0b9c4-77de0-12ab3".into(),
     });
 }

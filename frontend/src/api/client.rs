@@ -11,8 +11,9 @@ use gloo_net::http::{Method, RequestBuilder};
 use js_sys::{Object, Reflect};
 use shared::names::{CSRF_HEADER, paths};
 use shared::{
-    AuthResponse, Credentials, EmailVerification, ErrorCode, ForgotPassword, MeResponse,
-    PasswordChange, PasswordReset, Product, Registered, SessionInfo, SessionView, UserView,
+    AuthResponse, Credentials, EmailVerification, ErrorCode, ForgotPassword, MeResponse, MfaCode,
+    MfaRequired, PasswordChange, PasswordReset, Product, RecoveryCodes, Registered, SessionInfo,
+    SessionView, TotpSetup, UserView,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -37,6 +38,16 @@ pub enum SessionEvent {
     SignedOut,
     /// The session could not be refreshed: it ended (expired, revoked) without the user.
     Expired,
+}
+
+/// Where a right password leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignIn {
+    /// Signed in (and the other tabs told).
+    Done(AuthResponse),
+    /// The account asks for a second factor: [`Api::verify_mfa`] completes the sign-in
+    /// (the server holds the password step in a short-lived cookie).
+    SecondStep(MfaRequired),
 }
 
 /// The kinds of tab-to-tab message, `{kind, auth}`; `auth` is the server's session
@@ -160,11 +171,27 @@ impl Api {
         succeeded(&self.call(Method::DELETE, path, None).await?)
     }
 
-    /// Signs in; tells the other tabs.
-    pub async fn login(&self, credentials: &Credentials) -> Result<AuthResponse, ClientError> {
+    /// Signs in (and tells the other tabs), unless the account asks for a second step.
+    pub async fn login(&self, credentials: &Credentials) -> Result<SignIn, ClientError> {
         let reply = self.post(paths::LOGIN, credentials).await?;
-        let auth: AuthResponse = decode(&reply)?;
-        self.signed_in(auth.clone(), &reply);
+        if reply.status == 202 {
+            return decode(&reply).map(SignIn::SecondStep);
+        }
+        self.sign_in_with(&reply).map(SignIn::Done)
+    }
+
+    /// Completes a sign-in's second step with a code from the authenticator app or a
+    /// recovery code, as a login does. Its 401 (the password step expired or used up its
+    /// tries) is the answer, not a reason to refresh.
+    pub async fn verify_mfa(&self, code: &MfaCode) -> Result<AuthResponse, ClientError> {
+        let reply = self.post(paths::MFA_VERIFY, code).await?;
+        self.sign_in_with(&reply)
+    }
+
+    /// Reads a sign-in's answer and takes in its session, here and in the other tabs.
+    fn sign_in_with(&self, reply: &Reply) -> Result<AuthResponse, ClientError> {
+        let auth: AuthResponse = decode(reply)?;
+        self.signed_in(auth.clone(), reply);
         Ok(auth)
     }
 
@@ -213,17 +240,35 @@ impl Api {
 
     /// Changes the signed-in user's password; this session stays, the others end.
     pub async fn change_password(&self, change: &PasswordChange) -> Result<(), ClientError> {
-        let body = change.to_json();
-        succeeded(
-            &self
-                .call(Method::POST, paths::PASSWORD_CHANGE, Some(body))
-                .await?,
-        )
+        succeeded(&self.post_signed_in(paths::PASSWORD_CHANGE, change).await?)
+    }
+
+    /// Starts setting up an authenticator app: its secret and QR code. Nothing is on
+    /// until [`Api::confirm_totp`].
+    pub async fn setup_totp(&self) -> Result<TotpSetup, ClientError> {
+        decode(&self.call(Method::POST, paths::MFA_TOTP_SETUP, None).await?)
+    }
+
+    /// Turns two-step sign-in on with a first code from the app; the answer holds the
+    /// recovery codes, shown once. The user's other sessions end.
+    pub async fn confirm_totp(&self, code: &MfaCode) -> Result<RecoveryCodes, ClientError> {
+        decode(&self.post_signed_in(paths::MFA_TOTP_CONFIRM, code).await?)
+    }
+
+    /// Turns two-step sign-in off, with a code from the app or a recovery code.
+    pub async fn disable_totp(&self, code: &MfaCode) -> Result<(), ClientError> {
+        succeeded(&self.post_signed_in(paths::MFA_TOTP_DISABLE, code).await?)
     }
 
     /// `POST path` with a JSON body, once: for calls that need no access token.
     async fn post(&self, path: &str, body: &impl ToJson) -> Result<Reply, ClientError> {
         self.send(Method::POST, path, Some(body.to_json())).await
+    }
+
+    /// `POST path` with a JSON body as the signed-in user (refreshed and retried on a 401
+    /// about the access token).
+    async fn post_signed_in(&self, path: &str, body: &impl ToJson) -> Result<Reply, ClientError> {
+        self.call(Method::POST, path, Some(body.to_json())).await
     }
 
     /// Signs out here and in every tab, whatever the server answers.

@@ -10,8 +10,9 @@ use serde::Deserialize;
 use serde::de::IntoDeserializer;
 use serde::de::value::{Error as NameError, StrDeserializer};
 use shared::{
-    AuthResponse, Credentials, EmailVerification, ErrorCode, ForgotPassword, MeResponse,
-    PasswordChange, PasswordReset, Product, Registered, Role, SessionInfo, SessionView, UserView,
+    AuthResponse, Credentials, EmailVerification, ErrorCode, ForgotPassword, MeResponse, MfaCode,
+    MfaMethod, MfaRequired, PasswordChange, PasswordReset, Product, RecoveryCodes, Registered,
+    Role, SessionInfo, SessionView, TotpSetup, UserView,
 };
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -60,9 +61,14 @@ fn boolean(value: &JsValue, name: &str) -> Option<bool> {
     get(value, name).as_bool()
 }
 
-/// A unit enum by its serde name (`"admin"`, `"invalid_link"`).
+/// A unit enum by its serde name (`"admin"`, `"invalid_link"`) in the field `name`.
 fn named<T: for<'de> Deserialize<'de>>(value: &JsValue, name: &str) -> Option<T> {
-    let text = string(value, name)?;
+    unit(&get(value, name))
+}
+
+/// A unit enum by its serde name, `value` itself.
+fn unit<T: for<'de> Deserialize<'de>>(value: &JsValue) -> Option<T> {
+    let text = value.as_string()?;
     let names: StrDeserializer<'_, NameError> = text.as_str().into_deserializer();
     T::deserialize(names).ok()
 }
@@ -157,6 +163,44 @@ impl FromJson for SessionInfo {
     }
 }
 
+impl FromJson for TotpSetup {
+    fn from_json(value: &JsValue) -> Option<Self> {
+        Some(Self {
+            secret: string(value, "secret")?,
+            otpauth_uri: string(value, "otpauth_uri")?,
+            qr_svg: string(value, "qr_svg")?,
+        })
+    }
+}
+
+impl FromJson for RecoveryCodes {
+    fn from_json(value: &JsValue) -> Option<Self> {
+        Some(Self {
+            recovery_codes: Vec::from_json(&get(value, "recovery_codes"))?,
+        })
+    }
+}
+
+impl FromJson for MfaRequired {
+    fn from_json(value: &JsValue) -> Option<Self> {
+        Some(Self {
+            mfa_required: Vec::from_json(&get(value, "mfa_required"))?,
+        })
+    }
+}
+
+impl FromJson for MfaMethod {
+    fn from_json(value: &JsValue) -> Option<Self> {
+        unit(value)
+    }
+}
+
+impl FromJson for String {
+    fn from_json(value: &JsValue) -> Option<Self> {
+        value.as_string()
+    }
+}
+
 /// The code of an error body (`{"error": {"code": …, "message": …}}`).
 impl FromJson for ErrorCode {
     fn from_json(value: &JsValue) -> Option<Self> {
@@ -204,5 +248,11 @@ impl ToJson for PasswordChange {
             ("current_password", &self.current_password),
             ("new_password", &self.new_password),
         ])
+    }
+}
+
+impl ToJson for MfaCode {
+    fn to_json(&self) -> String {
+        object(&[("code", &self.code)])
     }
 }

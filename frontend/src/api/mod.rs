@@ -5,5 +5,5 @@ mod client;
 mod error;
 pub mod json;
 
-pub use client::{Api, SessionEvent, api, proactive_delay_ms};
+pub use client::{Api, SessionEvent, SignIn, api, proactive_delay_ms};
 pub use error::ClientError;

@@ -1,8 +1,8 @@
 use leptos::prelude::*;
-use shared::Credentials;
+use shared::{Credentials, MfaRequired};
 
 use super::{Field, Form, FormErrors, FormState, Notice};
-use crate::api::api;
+use crate::api::{SignIn, api};
 
 /// Sign in, or create an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +38,9 @@ impl FormErrors {
 pub fn CredentialsForm(
     /// Which form.
     mode: Mode,
+    /// Runs when a right password asks for a second step (sign-in only).
+    #[prop(optional)]
+    on_second_step: Option<Callback<MfaRequired>>,
 ) -> impl IntoView {
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
@@ -53,7 +56,14 @@ pub fn CredentialsForm(
         // On sign-in the session state changes and the page moves on.
         let request = Box::pin(async move {
             match mode {
-                Mode::Login => api().login(&credentials).await.map(drop),
+                Mode::Login => {
+                    if let SignIn::SecondStep(required) = api().login(&credentials).await?
+                        && let Some(second_step) = on_second_step
+                    {
+                        second_step.run(required);
+                    }
+                    Ok(())
+                }
                 Mode::Register => {
                     let registered = api().register(&credentials).await?;
                     if registered.session.is_none() {

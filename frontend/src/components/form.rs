@@ -3,8 +3,8 @@ use std::pin::Pin;
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use shared::ErrorCode;
 use shared::validation::{canonical_email_with, check_password};
+use shared::{ErrorCode, MfaCode};
 
 use super::{Alert, SubmitButton};
 use crate::api::{ClientError, browser};
@@ -18,6 +18,8 @@ pub struct FormErrors {
     pub password: Option<String>,
     /// About the current password.
     pub current: Option<String>,
+    /// About a one-time code.
+    pub code: Option<String>,
     /// About the whole attempt.
     pub form: Option<String>,
 }
@@ -57,6 +59,17 @@ impl FormErrors {
         check_password(&browser::nfkc(password), canonical_email)
             .err()
             .map(|problem| problem.code().message().to_owned())
+    }
+
+    /// A one-time code as typed, less blanks around it, and what is wrong with it: an
+    /// empty one is not sent, since every code sent uses up one of a sign-in's tries.
+    pub fn one_time_code(typed: &str) -> (MfaCode, Self) {
+        let code = typed.trim().to_owned();
+        let errors = Self {
+            code: code.is_empty().then(|| "Enter the code.".to_owned()),
+            ..Self::default()
+        };
+        (MfaCode { code }, errors)
     }
 
     /// Whether there is nothing to show.
@@ -134,6 +147,9 @@ pub fn Form(
     busy_label: &'static str,
     /// Runs on submit.
     on_submit: Callback<()>,
+    /// The submit button's id, where a page has several forms.
+    #[prop(optional_no_strip)]
+    button_id: Option<&'static str>,
     /// The fields.
     children: Children,
 ) -> impl IntoView {
@@ -145,7 +161,7 @@ pub fn Form(
         <form class="card" on:submit=submit novalidate=true>
             <Alert message=state.error(|e| &e.form)/>
             {children()}
-            <SubmitButton label=label busy_label=busy_label pending=state.pending/>
+            <SubmitButton label=label busy_label=busy_label pending=state.pending id=button_id/>
         </form>
     }
 }

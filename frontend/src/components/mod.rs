@@ -1,5 +1,6 @@
 //! Building blocks shared by the pages.
 
+mod code_form;
 mod credentials_form;
 mod field;
 mod form;
@@ -7,6 +8,7 @@ mod loaded;
 mod sign_out;
 mod submit_button;
 
+pub use code_form::CodeForm;
 pub use credentials_form::{CredentialsForm, Mode};
 pub use field::Field;
 pub use form::{Form, FormErrors, FormState, Request};
@@ -29,10 +31,15 @@ pub fn Alert(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
 
 /// News for the user (a link was sent, a session ended), announced to screen readers.
 #[component]
-pub fn Notice(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
+pub fn Notice(
+    #[prop(into)] message: Signal<Option<String>>,
+    /// Its id, where a page has several.
+    #[prop(default = "notice")]
+    id: &'static str,
+) -> impl IntoView {
     view! {
         <Show when=move || message.get().is_some()>
-            <p class="notice" id="notice" role="status">{move || message.get()}</p>
+            <p class="notice" id=id role="status">{move || message.get()}</p>
         </Show>
     }
 }

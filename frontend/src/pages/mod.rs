@@ -18,6 +18,8 @@ pub use login::LoginPage;
 pub use not_found::NotFoundPage;
 pub use register::RegisterPage;
 pub use reset_password::ResetPasswordPage;
-pub use security::{PASSWORD_CHANGED, SecurityPage};
+pub use security::{
+    PASSWORD_CHANGED, SAVE_RECOVERY_CODES, SecurityPage, TWO_STEP_OFF, TWO_STEP_ON,
+};
 pub use sessions::SessionsPage;
 pub use verify_email::VerifyEmailPage;

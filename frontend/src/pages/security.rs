@@ -1,15 +1,20 @@
+mod two_step;
+
 use leptos::prelude::*;
 use shared::{ErrorCode, PasswordChange};
 
 use crate::api::{ClientError, api};
 use crate::components::{Field, Form, FormErrors, FormState, Notice, PasswordRules};
 use crate::session::Session;
+use two_step::TwoStepSignIn;
+pub use two_step::{SAVE_RECOVERY_CODES, TWO_STEP_OFF, TWO_STEP_ON};
 
 /// What the page says after the password has changed.
 pub const PASSWORD_CHANGED: &str =
     "Your password has been changed. Other devices have been signed out.";
 
-/// Security settings: change the password (this session stays, the others end).
+/// Security settings: change the password (this session stays, the others end), and
+/// two-step sign-in.
 #[component]
 pub fn SecurityPage() -> impl IntoView {
     let session = Session::get();
@@ -56,6 +61,7 @@ pub fn SecurityPage() -> impl IntoView {
                 <Field id="new-password" label="New password" kind="password"
                     autocomplete="new-password" value=new error=form.error(|e| &e.password)/>
             </Form>
+            <TwoStepSignIn/>
         </section>
     }
 }

@@ -166,8 +166,13 @@ pub async fn until_within(ms: u32, mut condition: impl FnMut() -> bool) -> bool 
 
 /// A user as the server would send it.
 pub fn user_json(role: &str, email_verified: bool) -> String {
+    user_json_with_mfa(role, email_verified, false)
+}
+
+/// [`user_json`] with two-step sign-in on or off.
+pub fn user_json_with_mfa(role: &str, email_verified: bool, mfa_enabled: bool) -> String {
     format!(
-        r#"{{"id":"u1","email":"ann@example.com","role":"{role}","created_at":1,"email_verified":{email_verified},"mfa_enabled":false}}"#
+        r#"{{"id":"u1","email":"ann@example.com","role":"{role}","created_at":1,"email_verified":{email_verified},"mfa_enabled":{mfa_enabled}}}"#
     )
 }
 
@@ -211,6 +216,26 @@ pub fn open_at(address: &str) {
         .unwrap()
         .replace_state_with_url(&JsValue::NULL, "", Some(address))
         .unwrap();
+}
+
+/// Starts the whole app as if the browser had opened `address`; the handle keeps it
+/// mounted.
+pub fn open_app(address: &str) -> (web_sys::HtmlElement, impl Drop + use<>) {
+    open_at(address);
+    let root = container();
+    let handle = leptos::mount::mount_to(root.clone(), frontend::App);
+    (root, handle)
+}
+
+/// The address bar: path, query and fragment.
+pub fn address_bar() -> String {
+    let location = window().location();
+    format!(
+        "{}{}{}",
+        location.pathname().unwrap(),
+        location.search().unwrap(),
+        location.hash().unwrap()
+    )
 }
 
 /// A fresh container in the page; the caller mounts into it.
