@@ -14,6 +14,7 @@ use crate::auth::accounts::Accounts;
 use crate::auth::device::DeviceCookies;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::mfa::Mfa;
+use crate::auth::passkeys::{self, Passkeys};
 use crate::auth::password::PasswordHasher;
 use crate::auth::recovery::{Recovery, RecoveryParts};
 use crate::auth::refresh_token::RefreshTokens;
@@ -135,6 +136,18 @@ impl Application {
                 .and_then(|url| url.host_str().map(str::to_owned))
                 .unwrap_or_else(|| config.public_url.clone()),
         };
+        let webauthn = passkeys::relying_party(&config.public_url)
+            .context("PUBLIC_URL cannot be the passkeys' relying party")?;
+        if webauthn.is_none() {
+            tracing::warn!(
+                "passkeys are off: PUBLIC_URL names an IP address, which browsers refuse as a relying party"
+            );
+        }
+        let passkeys = Passkeys {
+            store: store.clone(),
+            webauthn: webauthn.map(Arc::new),
+            clock: Arc::clone(&clock),
+        };
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -145,6 +158,7 @@ impl Application {
             sessions,
             recovery,
             mfa,
+            passkeys,
         };
         Ok(Self {
             listener,
@@ -242,6 +256,7 @@ pub async fn housekeeping(state: &AppState) -> sqlx::Result<()> {
         .store
         .delete_mfa_tickets_expired_before(now - LINK_RETENTION_MS)
         .await?;
+    state.store.delete_ceremonies_expired_before(now).await?;
     state
         .store
         .delete_sessions_ended_before(now - SESSION_RETENTION_MS)

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::auth::accounts::Accounts;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::mfa::Mfa;
+use crate::auth::passkeys::Passkeys;
 use crate::auth::recovery::Recovery;
 use crate::auth::revocation::RevokedSessions;
 use crate::auth::sessions::Sessions;
@@ -35,4 +36,6 @@ pub struct AppState {
     pub recovery: Recovery,
     /// The second factor.
     pub mfa: Mfa,
+    /// Passkeys.
+    pub passkeys: Passkeys,
 }

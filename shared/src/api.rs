@@ -145,6 +145,20 @@ pub struct MfaRequired {
     pub mfa_required: Vec<MfaMethod>,
 }
 
+/// One of the signed-in user's passkeys (`GET /api/auth/passkeys`, and the answer of
+/// `passkeys/register/finish`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyInfo {
+    /// Its id, for `DELETE /api/auth/passkeys/{id}`.
+    pub id: String,
+    /// The name the user gave it.
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds of the last sign-in with it.
+    pub last_used_at: Option<i64>,
+}
+
 /// A user's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

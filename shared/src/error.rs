@@ -32,6 +32,9 @@ pub enum ErrorCode {
     MfaAlreadyEnabled,
     /// The second step of a sign-in has no valid ticket (missing, expired, used up).
     MfaTicketInvalid,
+    /// A passkey registration did not verify (wrong ceremony, origin, signature, or a
+    /// credential registered already).
+    InvalidPasskey,
     /// Login throttled; see `Retry-After`.
     TooManyAttempts,
     /// The refresh token is missing, unknown, expired, rotated or revoked.
@@ -84,6 +87,7 @@ impl ErrorCode {
             Self::InvalidCode => "invalid_code",
             Self::MfaAlreadyEnabled => "mfa_already_enabled",
             Self::MfaTicketInvalid => "mfa_ticket_invalid",
+            Self::InvalidPasskey => "invalid_passkey",
             Self::TooManyAttempts => "too_many_attempts",
             Self::InvalidRefreshToken => "invalid_refresh_token",
             Self::MissingToken => "missing_token",
@@ -120,6 +124,7 @@ impl ErrorCode {
             Self::AccountDisabled => "This account has been disabled.",
             Self::InvalidCode => "That code is not valid. Check it and try again.",
             Self::MfaAlreadyEnabled => "Two-step sign-in is already on.",
+            Self::InvalidPasskey => "The passkey could not be added. Try again.",
             Self::MfaTicketInvalid => "This sign-in has expired. Start again with your password.",
             Self::EmailNotVerified => {
                 "Please verify your email first: we have sent you a new link."
@@ -213,6 +218,7 @@ mod tests {
             ErrorCode::InvalidCode,
             ErrorCode::MfaAlreadyEnabled,
             ErrorCode::MfaTicketInvalid,
+            ErrorCode::InvalidPasskey,
             ErrorCode::TooManyAttempts,
             ErrorCode::InvalidRefreshToken,
             ErrorCode::MissingToken,

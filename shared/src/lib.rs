@@ -11,8 +11,8 @@ pub mod validation;
 
 pub use api::{
     AuthResponse, Credentials, EmailVerification, ForgotPassword, HealthResponse, MeResponse,
-    MfaCode, MfaMethod, MfaRequired, PasswordChange, PasswordReset, Product, RecoveryCodes,
-    Registered, Role, SessionInfo, SessionView, TotpSetup, UserView,
+    MfaCode, MfaMethod, MfaRequired, PasskeyInfo, PasswordChange, PasswordReset, Product,
+    RecoveryCodes, Registered, Role, SessionInfo, SessionView, TotpSetup, UserView,
 };
 pub use claims::Claims;
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};

@@ -36,6 +36,18 @@ pub mod paths {
     pub const MFA_VERIFY: &str = "/api/auth/mfa/verify";
     /// The path of the `mfa_ticket` cookie.
     pub const MFA_PREFIX: &str = "/api/auth/mfa";
+    /// `POST`: WebAuthn creation options for a new passkey.
+    pub const PASSKEY_REGISTER_START: &str = "/api/auth/passkeys/register/start";
+    /// `POST`: the browser's new credential and its name.
+    pub const PASSKEY_REGISTER_FINISH: &str = "/api/auth/passkeys/register/finish";
+    /// `GET`: the signed-in user's passkeys.
+    pub const PASSKEYS: &str = "/api/auth/passkeys";
+    /// `DELETE`: remove one passkey (route pattern; see [`passkey`]).
+    pub const PASSKEY: &str = "/api/auth/passkeys/{id}";
+    /// `POST`: WebAuthn request options for signing in with a passkey.
+    pub const PASSKEY_LOGIN_START: &str = "/api/auth/passkeys/login/start";
+    /// `POST`: the browser's assertion; signs in.
+    pub const PASSKEY_LOGIN_FINISH: &str = "/api/auth/passkeys/login/finish";
     /// `GET`: the signed-in user.
     pub const ME: &str = "/api/me";
     /// `GET`: the signed-in user's live sessions.
@@ -52,6 +64,11 @@ pub mod paths {
     pub const READY: &str = "/api/ready";
     /// Every API path starts with this.
     pub const API_PREFIX: &str = "/api";
+
+    /// The path of one passkey.
+    pub fn passkey(id: &str) -> String {
+        PASSKEY.replace("{id}", id)
+    }
 
     /// The path of one session.
     pub fn session(id: &str) -> String {

@@ -1,11 +1,12 @@
 //! The harness for tests that drive the real backend: a cookie-keeping browser-like HTTP
 //! client, headless Chromium through WebDriver, a fresh database per test (SQLite or
-//! PostgreSQL), backend processes, and a TCP proxy that can cut a process off from its
-//! database.
+//! PostgreSQL), backend processes, a TCP proxy that can cut a process off from its
+//! database, a local SMTP server, and a software passkey authenticator.
 
 pub mod browser;
 pub mod chrome;
 pub mod database;
+pub mod passkey;
 pub mod process;
 pub mod proxy;
 pub mod smtp;

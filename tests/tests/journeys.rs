@@ -570,3 +570,81 @@ async fn the_emailed_link_verifies_the_address_and_the_banner_goes() {
         .await;
     chrome.finish("email-verified").await;
 }
+
+/// The code an authenticator app shows for `secret` (base32) at this moment plus `ahead`.
+fn authenticator_code(secret: &str, ahead: Duration) -> String {
+    let bytes = totp_rs::Secret::try_from_base32(secret.trim())
+        .expect("a base32 secret")
+        .as_bytes()
+        .to_vec();
+    let totp = totp_rs::Builder::new()
+        .with_algorithm(totp_rs::Algorithm::SHA1)
+        .with_digits(6)
+        .with_step_duration(30)
+        .with_secret(bytes)
+        .build()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        + ahead;
+    totp.generate(now.as_secs()).to_string()
+}
+
+#[tokio::test]
+async fn two_step_sign_in_with_the_app_then_with_a_recovery_code() {
+    let app = app("15m").await;
+    let chrome = app.browser().await;
+    let email = "two-steps@example.com";
+    register(&chrome, email).await;
+    chrome.open("/security").await;
+    chrome.click("#totp-setup").await;
+    chrome.element("#totp-qr").await;
+    let secret = chrome.element("#totp-secret").await.text().await.unwrap();
+    chrome
+        .fill("#totp-code", &authenticator_code(&secret, Duration::ZERO))
+        .await;
+    chrome.click("#totp-confirm").await;
+    chrome.wait_for_text("#recovery-codes", "-").await;
+    let codes_text = chrome
+        .element("#recovery-codes")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let codes: Vec<&str> = codes_text
+        .split_whitespace()
+        .filter(|word| word.len() == 23 && word.matches('-').count() == 3)
+        .collect();
+    assert_eq!(codes.len(), 10, "{codes_text}");
+    chrome.screenshot("totp-recovery-codes").await;
+    chrome.open("/").await;
+    assert_products_shown(&chrome).await;
+
+    // Signed out, the password alone is not enough: the app asks for a code. The code of
+    // the next 30 seconds is accepted (one step of skew) and is newer than the one that
+    // confirmed the set-up, which cannot be used twice.
+    chrome.click("#sign-out").await;
+    chrome.wait_for_path("/login?next=%2F").await;
+    login(&chrome, email, PASSWORD).await;
+    chrome.element("#code").await;
+    chrome
+        .fill(
+            "#code",
+            &authenticator_code(&secret, Duration::from_secs(30)),
+        )
+        .await;
+    chrome.click("button[type=submit]").await;
+    chrome.wait_for_text("#user-email", email).await;
+    assert_products_shown(&chrome).await;
+
+    // Then with a recovery code instead of the app.
+    chrome.click("#sign-out").await;
+    chrome.wait_for_path("/login?next=%2F").await;
+    login(&chrome, email, PASSWORD).await;
+    chrome.element("#code").await;
+    chrome.fill("#code", codes[0]).await;
+    chrome.click("button[type=submit]").await;
+    chrome.wait_for_text("#user-email", email).await;
+    chrome.finish("two-step-sign-in").await;
+}

@@ -148,10 +148,11 @@ impl Mfa {
                 now + TICKET_TTL_MS,
             )
             .await?;
-        Ok(Ticket {
-            token,
-            methods: vec![MfaMethod::Totp, MfaMethod::RecoveryCode],
-        })
+        let mut methods = vec![MfaMethod::Totp, MfaMethod::RecoveryCode];
+        if !self.store.passkeys_of(&user.id).await?.is_empty() {
+            methods.push(MfaMethod::Passkey);
+        }
+        Ok(Ticket { token, methods })
     }
 
     /// The second step of a sign-in: counts the try against the ticket and the throttle

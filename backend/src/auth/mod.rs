@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod device;
 pub mod jwt;
 pub mod mfa;
+pub mod passkeys;
 pub mod password;
 pub mod recovery;
 pub mod refresh_token;

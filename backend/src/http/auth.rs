@@ -35,6 +35,7 @@ pub fn router() -> Router<HttpState> {
         .route(paths::PASSWORD_CHANGE, post(change_password))
         .merge(super::recovery::router())
         .merge(super::mfa::router())
+        .merge(super::passkeys::router())
         .layer(DefaultBodyLimit::max(AUTH_BODY_LIMIT))
         .layer(middleware::from_fn(refuse_large_bodies))
 }

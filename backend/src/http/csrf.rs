@@ -22,11 +22,13 @@ use super::error::ApiError;
 use crate::crypto::secure_eq;
 
 /// Paths that need the origin checks but not the double-submit token: they act on
-/// credentials in their body (a password, a code, a link's token), never on the session
-/// cookies.
-const TOKENLESS_PATHS: [&str; 6] = [
+/// credentials in their body (a password, a code, a passkey's signature, a link's token),
+/// never on the session cookies.
+const TOKENLESS_PATHS: [&str; 8] = [
     paths::LOGIN,
     paths::MFA_VERIFY,
+    paths::PASSKEY_LOGIN_START,
+    paths::PASSKEY_LOGIN_FINISH,
     paths::REGISTER,
     paths::PASSWORD_FORGOT,
     paths::PASSWORD_RESET,

@@ -62,7 +62,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::InvalidToken
         | C::SessionRevoked
         | C::MfaTicketInvalid => StatusCode::UNAUTHORIZED,
-        C::InvalidLink | C::InvalidCode => StatusCode::BAD_REQUEST,
+        C::InvalidLink | C::InvalidCode | C::InvalidPasskey => StatusCode::BAD_REQUEST,
         C::AccountDisabled | C::EmailNotVerified | C::Forbidden | C::CsrfRejected => {
             StatusCode::FORBIDDEN
         }

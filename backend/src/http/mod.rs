@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod mfa;
+pub mod passkeys;
 pub mod products;
 pub mod recovery;
 pub mod sessions;

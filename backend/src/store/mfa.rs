@@ -85,7 +85,7 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Removes every second factor of the user with this email and revokes all of their
+    /// Removes every second factor (TOTP, recovery codes, passkeys) of the user with this email and revokes all of their
     /// sessions, in one transaction (an operator's `user mfa-reset`, for a lost phone).
     /// Returns the user id, or `None` when there is no such user.
     pub async fn reset_mfa(&self, email: &str, now: i64) -> sqlx::Result<Option<String>> {
@@ -99,6 +99,10 @@ impl Store {
         .await?;
         if let Some((id,)) = &id {
             replace_recovery_codes(&mut tx, id, &[]).await?;
+            sqlx::query("DELETE FROM passkeys WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             sessions::revoke_user_sessions(&mut tx, id, None, now).await?;
         }
         tx.commit().await?;

@@ -5,6 +5,7 @@
 
 mod account_tokens;
 mod mfa;
+mod passkeys;
 mod sessions;
 mod throttle;
 mod users;
@@ -17,6 +18,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use account_tokens::{NewAccountToken, TokenPurpose, VerificationSlot};
 pub use mfa::{TicketTry, TotpConfirmation};
+pub use passkeys::{NewPasskey, PasskeyRow};
 pub use sessions::{RefreshTokenState, SessionRow};
 pub use throttle::{FailureScope, Subject};
 pub use users::{NewUser, UserRow};

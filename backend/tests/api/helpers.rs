@@ -177,3 +177,24 @@ impl TestApp {
         self.clock.advance(by);
     }
 }
+
+/// Adds a passkey named `name` from `authenticator`; returns the answer.
+pub async fn add_passkey(
+    browser: &Browser,
+    authenticator: &mut testkit::passkey::SoftAuthenticator,
+    name: &str,
+) -> reqwest::Response {
+    let options: serde_json::Value = browser
+        .post("/api/auth/passkeys/register/start")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let credential = authenticator.create(&options).unwrap();
+    browser
+        .post_json(
+            "/api/auth/passkeys/register/finish",
+            &serde_json::json!({ "credential": credential, "name": name }),
+        )
+        .await
+}

@@ -6,6 +6,7 @@ mod admin;
 mod csrf;
 mod helpers;
 mod mfa;
+mod passkeys;
 mod password;
 mod recovery;
 mod refresh;

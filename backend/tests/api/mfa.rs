@@ -368,6 +368,9 @@ async fn mfa_endpoints_refuse_bad_bodies_and_strangers() {
 async fn an_operator_removes_the_second_factor_of_a_user_who_lost_their_phone() {
     let app = spawn_app().await;
     let (browser, _, _) = with_totp(&app, "lost-phone@example.com").await;
+    let mut phone = testkit::passkey::SoftAuthenticator::new("http://localhost:3000");
+    let added = add_passkey(&browser, &mut phone, "Phone").await;
+    assert_eq!(added.status(), StatusCode::CREATED);
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_backend"))
         .args(["user", "mfa-reset", "--email", "Lost-Phone@example.com"])
         .env("DATABASE_URL", app.db.url())

@@ -1,0 +1,221 @@
+//! The `passkeys` and `webauthn_ceremonies` tables, and `users.webauthn_user_id`.
+
+use super::{InsertError, Store, sessions};
+
+/// A passkey as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PasskeyRow {
+    /// Our id (the API's).
+    pub id: String,
+    /// Whose it is.
+    pub user_id: String,
+    /// The WebAuthn credential id, base64url.
+    pub credential_id: String,
+    /// The name the user gave it.
+    pub name: String,
+    /// The credential as webauthn-rs serialises it (public key, counter).
+    pub credential: String,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms of the last sign-in with it.
+    pub last_used_at: Option<i64>,
+}
+
+/// A new passkey.
+#[derive(Debug, Clone, Copy)]
+pub struct NewPasskey<'a> {
+    /// Whose it is.
+    pub user_id: &'a str,
+    /// The WebAuthn credential id, base64url.
+    pub credential_id: &'a str,
+    /// Its name.
+    pub name: &'a str,
+    /// The credential as webauthn-rs serialises it.
+    pub credential: &'a str,
+    /// Unix ms.
+    pub now: i64,
+}
+
+/// The constraint that makes credential ids unique.
+const CREDENTIAL_ID: super::UniqueConstraint = super::UniqueConstraint {
+    postgres: "passkeys_credential_id_key",
+    sqlite: "passkeys.credential_id",
+};
+
+const COLUMNS: &str = "id, user_id, credential_id, name, credential, created_at, last_used_at";
+
+impl Store {
+    /// The user's passkey user handle, given now (`candidate`) if they had none.
+    pub async fn webauthn_user_id(&self, user_id: &str, candidate: &str) -> sqlx::Result<String> {
+        sqlx::query(
+            "UPDATE users SET webauthn_user_id = $1 WHERE id = $2 AND webauthn_user_id IS NULL",
+        )
+        .bind(candidate)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        let (handle,): (String,) =
+            sqlx::query_as("SELECT webauthn_user_id FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(handle)
+    }
+
+    /// The user whose passkeys carry this user handle.
+    pub async fn user_id_by_webauthn_handle(&self, handle: &str) -> sqlx::Result<Option<String>> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM users WHERE webauthn_user_id = $1")
+                .bind(handle)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(id,)| id))
+    }
+
+    /// Stores a ceremony's state under its challenge.
+    pub async fn insert_ceremony(
+        &self,
+        challenge: &str,
+        kind: &str,
+        user_id: Option<&str>,
+        state: &str,
+        expires_at: i64,
+    ) -> sqlx::Result<()> {
+        sqlx::query(
+            "INSERT INTO webauthn_ceremonies (challenge, kind, user_id, state, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(challenge)
+        .bind(kind)
+        .bind(user_id)
+        .bind(state)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map(drop)
+    }
+
+    /// Takes a ceremony's state (at most once): the state, if the challenge is one of this
+    /// kind, for this user (or for nobody), and unexpired.
+    pub async fn take_ceremony(
+        &self,
+        challenge: &str,
+        kind: &str,
+        user_id: Option<&str>,
+        now: i64,
+    ) -> sqlx::Result<Option<String>> {
+        let row: Option<(String, Option<String>, i64)> = sqlx::query_as(
+            "DELETE FROM webauthn_ceremonies WHERE challenge = $1 AND kind = $2 \
+             RETURNING state, user_id, expires_at",
+        )
+        .bind(challenge)
+        .bind(kind)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|(state, owner, expires_at)| {
+            (owner.as_deref() == user_id && expires_at > now).then_some(state)
+        }))
+    }
+
+    /// Stores a new passkey; when it is the user's first, revokes every other session of
+    /// the user but `keep` in the same transaction. Returns the row and the revoked
+    /// session ids; [`InsertError::Conflict`] when the credential is registered already.
+    pub async fn insert_passkey(
+        &self,
+        passkey: NewPasskey<'_>,
+        keep: &str,
+    ) -> Result<(PasskeyRow, Vec<String>), InsertError> {
+        let mut tx = self.pool.begin().await?;
+        // The user's row first, as every change of the user's credentials does.
+        sqlx::query("UPDATE users SET webauthn_user_id = webauthn_user_id WHERE id = $1")
+            .bind(passkey.user_id)
+            .execute(&mut *tx)
+            .await?;
+        let (before,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM passkeys WHERE user_id = $1")
+            .bind(passkey.user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let row: PasskeyRow = sqlx::query_as(&format!(
+            "INSERT INTO passkeys (id, user_id, credential_id, name, credential, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
+        ))
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(passkey.user_id)
+        .bind(passkey.credential_id)
+        .bind(passkey.name)
+        .bind(passkey.credential)
+        .bind(passkey.now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|error| super::on_constraint(error, &CREDENTIAL_ID))?;
+        let ended = if before == 0 {
+            sessions::revoke_user_sessions(&mut tx, passkey.user_id, Some(keep), passkey.now)
+                .await?
+        } else {
+            Vec::new()
+        };
+        tx.commit().await?;
+        Ok((row, ended))
+    }
+
+    /// The user's passkeys, oldest first.
+    pub async fn passkeys_of(&self, user_id: &str) -> sqlx::Result<Vec<PasskeyRow>> {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM passkeys WHERE user_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// The passkey with this credential id.
+    pub async fn passkey_by_credential(
+        &self,
+        credential_id: &str,
+    ) -> sqlx::Result<Option<PasskeyRow>> {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM passkeys WHERE credential_id = $1"
+        ))
+        .bind(credential_id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// Records a sign-in with a passkey and its updated credential (the new counter).
+    pub async fn passkey_used(
+        &self,
+        id: &str,
+        credential: Option<&str>,
+        now: i64,
+    ) -> sqlx::Result<()> {
+        sqlx::query(
+            "UPDATE passkeys SET last_used_at = $1, credential = COALESCE($2, credential) \
+             WHERE id = $3",
+        )
+        .bind(now)
+        .bind(credential)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map(drop)
+    }
+
+    /// Deletes one of the user's passkeys; false when the user has no such passkey.
+    pub async fn delete_passkey(&self, user_id: &str, id: &str) -> sqlx::Result<bool> {
+        let done = sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Deletes ceremonies that expired before `before`.
+    pub async fn delete_ceremonies_expired_before(&self, before: i64) -> sqlx::Result<u64> {
+        let done = sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}

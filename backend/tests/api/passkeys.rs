@@ -1,0 +1,330 @@
+//! Passkeys with a software authenticator: adding, listing and removing them, signing in
+//! with one (no email, no password), and the ways a ceremony or an assertion is refused.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use testkit::passkey::SoftAuthenticator;
+
+use crate::helpers::*;
+
+/// The origin the server's relying party is (`PUBLIC_URL`'s default in development).
+const ORIGIN: &str = "http://localhost:3000";
+
+/// Request options for a passkey sign-in.
+async fn login_options(app: &TestApp) -> Value {
+    app.browser()
+        .post("/api/auth/passkeys/login/start")
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Posts an assertion (or anything in its place) to finish a passkey sign-in.
+async fn finish_login(app: &TestApp, credential: &Value) -> reqwest::Response {
+    app.browser()
+        .post_json(
+            "/api/auth/passkeys/login/finish",
+            &json!({ "credential": credential }),
+        )
+        .await
+}
+
+/// Creation options for a new passkey of the browser's user.
+async fn register_options(browser: &Browser) -> Value {
+    browser
+        .post("/api/auth/passkeys/register/start")
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Posts a new credential and its name.
+async fn finish_register(browser: &Browser, credential: &Value, name: &str) -> reqwest::Response {
+    browser
+        .post_json(
+            "/api/auth/passkeys/register/finish",
+            &json!({ "credential": credential, "name": name }),
+        )
+        .await
+}
+
+/// Signs in with `authenticator` (its newest credential for the site) in `browser`.
+async fn passkey_login(
+    browser: &Browser,
+    authenticator: &mut SoftAuthenticator,
+) -> reqwest::Response {
+    let options: Value = browser
+        .post("/api/auth/passkeys/login/start")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let credential = authenticator.get(&options, None).unwrap();
+    browser
+        .post_json(
+            "/api/auth/passkeys/login/finish",
+            &json!({ "credential": credential }),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn passkeys_are_added_listed_and_sign_in_without_email_or_password() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in("keys@example.com").await;
+    let elsewhere = app.browser();
+    assert_eq!(
+        elsewhere.login("keys@example.com", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    let mut laptop = SoftAuthenticator::new(ORIGIN);
+    let added = add_passkey(&browser, &mut laptop, "Laptop").await;
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let body: Value = added.json().await.unwrap();
+    assert_eq!(body["name"], "Laptop");
+    assert!(body["last_used_at"].is_null());
+    // The first passkey ends the other sessions; this one stays.
+    elsewhere.assert_session_revoked().await;
+    assert_eq!(browser.get("/api/me").await.status(), StatusCode::OK);
+
+    app.advance(Duration::from_secs(1));
+    let mut phone = SoftAuthenticator::new(ORIGIN);
+    assert_eq!(
+        add_passkey(&browser, &mut phone, "Phone").await.status(),
+        StatusCode::CREATED
+    );
+    let list: Value = browser
+        .get("/api/auth/passkeys")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Laptop", "Phone"]);
+
+    for authenticator in [&mut laptop, &mut phone] {
+        let fresh = app.browser();
+        let signed_in = passkey_login(&fresh, authenticator).await;
+        assert_eq!(signed_in.status(), StatusCode::OK);
+        set_cookie_line(&signed_in, "device");
+        let body: Value = signed_in.json().await.unwrap();
+        assert_eq!(body["user"]["email"], "keys@example.com");
+        assert_eq!(fresh.get("/api/me").await.status(), StatusCode::OK);
+    }
+    let list: Value = browser
+        .get("/api/auth/passkeys")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(list[0]["last_used_at"].is_i64());
+}
+
+#[tokio::test]
+async fn a_passkey_satisfies_the_second_factor() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in("both@example.com").await;
+    let mut key = SoftAuthenticator::new(ORIGIN);
+    assert_eq!(
+        add_passkey(&browser, &mut key, "Key").await.status(),
+        StatusCode::CREATED
+    );
+    // TOTP on too: a password now needs a code, a passkey does not.
+    let setup: Value = browser
+        .post("/api/auth/mfa/totp/setup")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = totp_rs::Secret::try_from_base32(setup["secret"].as_str().unwrap())
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    let totp = totp_rs::Builder::new().with_secret(secret).build().unwrap();
+    let code = totp
+        .generate(u64::try_from(app.clock_now()).unwrap())
+        .to_string();
+    let confirmed = browser
+        .post_json("/api/auth/mfa/totp/confirm", &json!({ "code": code }))
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    assert_eq!(
+        app.browser()
+            .login("both@example.com", PASSWORD)
+            .await
+            .status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        passkey_login(&app.browser(), &mut key).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn replayed_forged_and_foreign_assertions_are_refused() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in("guarded@example.com").await;
+    let mut key = SoftAuthenticator::new(ORIGIN);
+    add_passkey(&browser, &mut key, "Key").await;
+
+    // One assertion, sent twice: the ceremony is finished once.
+    let options = login_options(&app).await;
+    let credential = key.get(&options, None).unwrap();
+    let body = json!({ "credential": credential });
+    assert_eq!(
+        app.browser()
+            .post_json("/api/auth/passkeys/login/finish", &body)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let replay = app
+        .browser()
+        .post_json("/api/auth/passkeys/login/finish", &body)
+        .await;
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(replay).await, "invalid_credentials");
+
+    // A clone of the authenticator, behind on its counter.
+    let mut clone = key.clone();
+    assert_eq!(
+        passkey_login(&app.browser(), &mut key).await.status(),
+        StatusCode::OK
+    );
+    let cloned = passkey_login(&app.browser(), &mut clone).await;
+    assert_eq!(cloned.status(), StatusCode::UNAUTHORIZED);
+
+    // Another site's origin.
+    let mut phishing = key.clone();
+    phishing.origin = "http://localhost:4000".into();
+    assert_eq!(
+        passkey_login(&app.browser(), &mut phishing).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // A tampered signature, and an expired ceremony.
+    let options = login_options(&app).await;
+    let mut credential = key.get(&options, None).unwrap();
+    credential["response"]["signature"] = json!("MEUCIQDfake");
+    let forged = finish_login(&app, &credential).await;
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    let options = login_options(&app).await;
+    let credential = key.get(&options, None).unwrap();
+    app.advance(Duration::from_secs(5 * 60));
+    let late = finish_login(&app, &credential).await;
+    assert_eq!(late.status(), StatusCode::UNAUTHORIZED);
+    for junk in [
+        json!({}),
+        json!({"response": {"clientDataJSON": "not base64!"}}),
+        json!("x"),
+    ] {
+        let response = app
+            .browser()
+            .post_json(
+                "/api/auth/passkeys/login/finish",
+                &json!({ "credential": junk }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{junk}");
+    }
+}
+
+#[tokio::test]
+async fn a_credential_signs_in_only_its_owner_and_a_disabled_one_not_at_all() {
+    let app = spawn_app().await;
+    let (alice, _) = app.signed_in("alice@example.com").await;
+    let (bob, _) = app.signed_in("bob@example.com").await;
+    let mut alices = SoftAuthenticator::new(ORIGIN);
+    let mut bobs = SoftAuthenticator::new(ORIGIN);
+    add_passkey(&alice, &mut alices, "A").await;
+    add_passkey(&bob, &mut bobs, "B").await;
+    // Alice's credential presenting Bob's user handle.
+    let options = login_options(&app).await;
+    alices.credentials[0].user_handle = bobs.credentials[0].user_handle.clone();
+    let credential = alices.get(&options, None).unwrap();
+    let swapped = finish_login(&app, &credential).await;
+    assert_eq!(swapped.status(), StatusCode::UNAUTHORIZED);
+
+    let now = app.clock_now_ms();
+    app.state
+        .store
+        .disable_user("bob@example.com", now)
+        .await
+        .unwrap();
+    let disabled = passkey_login(&app.browser(), &mut bobs).await;
+    assert_eq!(disabled.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(disabled).await, "account_disabled");
+}
+
+#[tokio::test]
+async fn registration_is_refused_when_replayed_from_elsewhere_or_misnamed() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in("adder@example.com").await;
+    let (other, _) = app.signed_in("other@example.com").await;
+    let mut key = SoftAuthenticator::new(ORIGIN);
+    let options = register_options(&browser).await;
+    let credential = key.create(&options).unwrap();
+    // Another user cannot finish this user's ceremony.
+    let stolen = finish_register(&other, &credential, "x").await;
+    assert_eq!(stolen.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(stolen).await, "invalid_passkey");
+
+    for name in ["", "   ", &"n".repeat(65)] {
+        let options = register_options(&browser).await;
+        let credential = SoftAuthenticator::new(ORIGIN).create(&options).unwrap();
+        let response = finish_register(&browser, &credential, name).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name:?}"
+        );
+    }
+    let mut wrong_site = SoftAuthenticator::new("http://localhost:4000");
+    let options = register_options(&browser).await;
+    let credential = wrong_site.create(&options).unwrap();
+    let refused = finish_register(&browser, &credential, "x").await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let list: Value = browser
+        .get("/api/auth/passkeys")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list, json!([]));
+}
+
+#[tokio::test]
+async fn a_passkey_is_removed_by_its_owner_only_and_then_signs_in_no_more() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in("remover@example.com").await;
+    let (other, _) = app.signed_in("neighbour@example.com").await;
+    let mut key = SoftAuthenticator::new(ORIGIN);
+    let added: Value = add_passkey(&browser, &mut key, "Old key")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = added["id"].as_str().unwrap();
+    let path = format!("/api/auth/passkeys/{id}");
+    assert_eq!(other.delete(&path).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        browser.delete("/api/auth/passkeys/nope").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(browser.delete(&path).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(browser.delete(&path).await.status(), StatusCode::NOT_FOUND);
+    let gone = passkey_login(&app.browser(), &mut key).await;
+    assert_eq!(gone.status(), StatusCode::UNAUTHORIZED);
+    let anonymous = app.browser().get("/api/auth/passkeys").await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
