@@ -23,6 +23,7 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs_proto::ResidentKeyRequirement;
 
+use super::throttle;
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::store::{InsertError, NewPasskey, PasskeyRow, Store, UserRow};
@@ -143,13 +144,16 @@ impl Passkeys {
         }
     }
 
-    /// Request options for signing in with any passkey of this site.
-    pub async fn login_start(&self) -> Result<Value, Error> {
+    /// Request options for signing in with any passkey of this site; counted against the
+    /// client's IP until the sign-in completes (429 after 100 open or failed ones in 15
+    /// minutes).
+    pub async fn login_start(&self, ip: &str) -> Result<Value, Error> {
         let webauthn = self.webauthn()?;
         let (options, state) = webauthn
             .start_discoverable_authentication()
             .map_err(Error::internal)?;
         let challenge = URL_SAFE_NO_PAD.encode(&options.public_key.challenge);
+        throttle::admit_passkey_start(&self.store, ip, &challenge, self.clock.now_ms()).await?;
         let state = serde_json::to_string(&state).map_err(Error::internal)?;
         let expires_at = self.clock.now_ms() + CEREMONY_TTL_MS;
         self.store
@@ -204,6 +208,8 @@ impl Passkeys {
         self.store
             .passkey_used(&row.id, updated.as_deref(), self.clock.now_ms())
             .await?;
+        // Signed in: the start no longer counts against the IP.
+        self.store.settle_attempt(&challenge, None).await?;
         let user = self
             .store
             .user_by_id(&row.user_id)

@@ -144,6 +144,29 @@ pub async fn admit_reset_request(
     Ok(admitted.is_ok())
 }
 
+/// Counts the start of a passkey sign-in against the client's IP (a subject prefixed
+/// `passkey:`, apart from sign-in failures), with the IP limit of sign-ins: 100 in 15
+/// minutes, then 429. A sign-in that completes takes its start back ([`settle`] with
+/// `attempt`), so only abandoned or failed ceremonies add up.
+pub async fn admit_passkey_start(
+    store: &Store,
+    ip: &str,
+    attempt: &str,
+    now: i64,
+) -> Result<(), Error> {
+    let ip = format!("passkey:{}", ip_subject(ip));
+    let subjects = [Subject {
+        scope: FailureScope::Ip,
+        subject: &ip,
+        since: now - WINDOW_MS + 1,
+        limit: IP_MAX_FAILURES,
+    }];
+    store
+        .admit_attempt(&subjects, attempt, now, |_, times| ip_wait_ms(times, now))
+        .await?
+        .map_err(|wait_ms| Error::too_many_attempts((wait_ms + 999) / 1000))
+}
+
 /// What an IP's failures are counted against: the address, or for IPv6 its /64, since
 /// one client commonly holds a whole /64.
 fn ip_subject(ip: &str) -> String {

@@ -103,8 +103,11 @@ async fn remove(
     }
 }
 
-async fn login_start(State(state): State<HttpState>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(state.passkeys.login_start().await?))
+async fn login_start(
+    State(state): State<HttpState>,
+    client: ClientInfo,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(state.passkeys.login_start(&client.ip).await?))
 }
 
 /// A passkey signs in on its own: no password, and no second step even with TOTP on.

@@ -328,3 +328,33 @@ async fn a_passkey_is_removed_by_its_owner_only_and_then_signs_in_no_more() {
     let anonymous = app.browser().get("/api/auth/passkeys").await;
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn abandoned_passkey_sign_ins_are_limited_per_ip_and_completed_ones_are_not() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in("often@example.com").await;
+    let mut key = SoftAuthenticator::new(ORIGIN);
+    add_passkey(&browser, &mut key, "Key").await;
+    // Completed sign-ins take their start back.
+    for _ in 0..3 {
+        assert_eq!(
+            passkey_login(&app.browser(), &mut key).await.status(),
+            StatusCode::OK
+        );
+    }
+    for i in 0..100 {
+        let start = app.browser().post("/api/auth/passkeys/login/start").await;
+        assert_eq!(start.status(), StatusCode::OK, "start {i}");
+    }
+    let refused = app.browser().post("/api/auth/passkeys/login/start").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    // Password sign-ins from that IP are counted apart.
+    assert_eq!(
+        app.browser()
+            .login("often@example.com", PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
