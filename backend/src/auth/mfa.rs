@@ -121,12 +121,28 @@ impl Mfa {
         }
     }
 
-    /// Turns TOTP off, with a current code or a recovery code.
-    pub async fn disable(&self, user_id: &str, code: &str) -> Result<(), Error> {
+    /// Turns TOTP off, with a current code or a recovery code. The code is counted by the
+    /// sign-in throttle like a sign-in's (against the account and the IP), so a stolen
+    /// session cannot guess its way to turning the second factor off.
+    pub async fn disable(&self, user_id: &str, code: &str, ip: &str) -> Result<(), Error> {
         let user = self.user(user_id).await?;
-        if user.totp_enabled_at.is_none() || !self.accept_code(&user, code).await? {
+        if user.totp_enabled_at.is_none() {
             return Err(Error::new(ErrorCode::InvalidCode));
         }
+        let owner = (FailureScope::Account, user.email.as_str());
+        let attempt = uuid::Uuid::new_v4().to_string();
+        throttle::admit(&self.store, owner, ip, &attempt, self.clock.now_ms()).await?;
+        let accepted = match self.accept_code(&user, code).await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                let _ = throttle::settle(&self.store, owner, &attempt, Outcome::NotCounted).await;
+                return Err(error);
+            }
+        };
+        if !accepted {
+            return Err(Error::new(ErrorCode::InvalidCode));
+        }
+        throttle::settle(&self.store, owner, &attempt, Outcome::NotCounted).await?;
         self.store.disable_totp(&user.id).await?;
         Ok(())
     }

@@ -15,6 +15,14 @@ use super::revocation::RevokedSessions;
 use crate::clock::Clock;
 use crate::store::{SessionRow, Store, UserRow};
 
+/// What a new session was earned with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// A password (or a new account): not enough for an account with TOTP on.
+    Password,
+    /// A second factor was passed too (a TOTP or recovery code), or a passkey.
+    SecondFactor,
+}
 /// Who is signing in from where, recorded on the session.
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
@@ -76,7 +84,12 @@ pub struct Sessions {
 
 impl Sessions {
     /// Starts a session for a user who just proved who they are.
-    pub async fn start(&self, user: UserRow, client: ClientInfo) -> Result<IssuedTokens, Error> {
+    pub async fn start(
+        &self,
+        user: UserRow,
+        client: ClientInfo,
+        proof: Proof,
+    ) -> Result<IssuedTokens, Error> {
         let now = self.clock.now_ms();
         let refresh_token = self.refresh_tokens.generate();
         let session = SessionRow {
@@ -89,14 +102,16 @@ impl Sessions {
             user_agent: client.user_agent,
             ip: Some(client.ip),
         };
-        // Conditional on the account still being enabled and its password still the one
-        // checked, so a sign-in racing `user disable` or a password change cannot leave a
-        // live session behind.
+        // Conditional on the account still being enabled, its password still the one
+        // checked, and, for a password alone, TOTP still off: a sign-in racing `user
+        // disable`, a password change or TOTP being turned on cannot leave a live session
+        // behind.
         let Some(ended) = self
             .store
             .create_session(
                 &session,
                 &user.password_hash,
+                proof == Proof::SecondFactor,
                 &refresh_token::hash(&refresh_token),
                 MAX_LIVE_SESSIONS,
             )

@@ -17,7 +17,7 @@ use super::error::ApiError;
 use super::extract::{AppJson, AuthUser, access_token, verify_access_token};
 use super::{HttpState, views};
 use crate::auth::accounts;
-use crate::auth::sessions::{ClientInfo, IssuedTokens};
+use crate::auth::sessions::{ClientInfo, IssuedTokens, Proof};
 use crate::store::UserRow;
 
 /// Largest request body accepted under `/api/auth`.
@@ -77,7 +77,7 @@ async fn register(
         };
         return Ok((StatusCode::CREATED, jar, Json(body)));
     }
-    let issued = state.sessions.start(user, client).await?;
+    let issued = state.sessions.start(user, client, Proof::Password).await?;
     let jar = with_device_cookie(&state, jar, &issued.user, None);
     let (jar, Json(signed_in)) = respond(&state, jar, &issued);
     let body = Registered {
@@ -107,7 +107,10 @@ async fn login(
     if signed_in.user.totp_enabled_at.is_some() {
         return super::mfa::second_step(&state, jar, &signed_in).await;
     }
-    let issued = state.sessions.start(signed_in.user, client).await?;
+    let issued = state
+        .sessions
+        .start(signed_in.user, client, Proof::Password)
+        .await?;
     let jar = with_device_cookie(&state, jar, &issued.user, signed_in.device_id.as_deref());
     Ok(respond(&state, jar, &issued).into_response())
 }

@@ -16,7 +16,7 @@ use super::cookies;
 use super::error::ApiError;
 use super::extract::{AppJson, AuthUser};
 use crate::auth::accounts::SignedIn;
-use crate::auth::sessions::ClientInfo;
+use crate::auth::sessions::{ClientInfo, Proof};
 
 /// Routes of the second factor (under `/api/auth`, with its body limit).
 pub fn router() -> Router<HttpState> {
@@ -52,9 +52,13 @@ async fn confirm(
 async fn disable(
     State(state): State<HttpState>,
     user: AuthUser,
+    client: ClientInfo,
     AppJson(body): AppJson<MfaCode>,
 ) -> Result<StatusCode, ApiError> {
-    state.mfa.disable(&user.user_id, &body.code).await?;
+    state
+        .mfa
+        .disable(&user.user_id, &body.code, &client.ip)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -70,7 +74,10 @@ async fn verify(
         return Err(ApiError::new(ErrorCode::MfaTicketInvalid));
     };
     let SignedIn { user, device_id } = state.mfa.verify(&ticket, &body.code, &client.ip).await?;
-    let issued = state.sessions.start(user, client).await?;
+    let issued = state
+        .sessions
+        .start(user, client, Proof::SecondFactor)
+        .await?;
     let jar = with_device_cookie(&state, jar, &issued.user, device_id.as_deref());
     let jar = state.cookies.clear_mfa_ticket(jar);
     Ok(respond(&state, jar, &issued).into_response())

@@ -15,7 +15,7 @@ use super::HttpState;
 use super::auth::{respond, with_device_cookie};
 use super::error::ApiError;
 use super::extract::{AppJson, AuthUser};
-use crate::auth::sessions::ClientInfo;
+use crate::auth::sessions::{ClientInfo, Proof};
 use crate::store::PasskeyRow;
 
 /// Routes of passkeys (under `/api/auth`, with its body limit).
@@ -118,7 +118,10 @@ async fn login_finish(
     AppJson(body): AppJson<PasskeyLoginBody>,
 ) -> Result<Response, ApiError> {
     let user = state.passkeys.login_finish(&body.credential).await?;
-    let issued = state.sessions.start(user, client).await?;
+    let issued = state
+        .sessions
+        .start(user, client, Proof::SecondFactor)
+        .await?;
     let jar = with_device_cookie(&state, jar, &issued.user, None);
     Ok(respond(&state, jar, &issued).into_response())
 }

@@ -109,7 +109,8 @@ impl Store {
     /// the email verified (the link proved it), uses up this and every other reset token of
     /// the user, revokes every session of the user, and ends the account's streak of failed
     /// sign-ins (the owner proved the mailbox is theirs, and an attacker's guesses must not
-    /// keep them out now that the new password withdrew their device cookies). Locks the
+    /// keep them out now that the new password withdrew their device cookies) unless TOTP
+    /// is on: then the streak also counts wrong codes, which the mailbox must not forgive. Locks the
     /// user's row first, like sign-in and password change. Returns the revoked session ids, or `None` (nothing
     /// changed) when the token is no longer usable or the account was disabled.
     pub async fn reset_password(
@@ -145,7 +146,8 @@ impl Store {
         end_reset_tokens(&mut tx, user_id, now).await?;
         sqlx::query(
             "DELETE FROM login_failures WHERE scope = 'account' \
-             AND subject = (SELECT email FROM users WHERE id = $1)",
+             AND subject = (SELECT email FROM users WHERE id = $1 \
+               AND totp_enabled_at IS NULL)",
         )
         .bind(user_id)
         .execute(&mut *tx)

@@ -54,16 +54,18 @@ impl Store {
         &self,
         session: &SessionRow,
         password_hash: &str,
+        second_factor: bool,
         token_hash: &str,
         max_live: i64,
     ) -> sqlx::Result<Option<Vec<String>>> {
         let mut tx = self.pool.begin().await?;
         let enabled = sqlx::query(
             "UPDATE users SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NULL \
-             AND password_hash = $2",
+             AND password_hash = $2 AND (totp_enabled_at IS NULL OR $3)",
         )
         .bind(&session.user_id)
         .bind(password_hash)
+        .bind(second_factor)
         .execute(&mut *tx)
         .await?;
         if enabled.rows_affected() == 0 {

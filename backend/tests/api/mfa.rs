@@ -7,6 +7,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use totp_rs::{Algorithm, Builder, Secret};
 
+use backend::auth::sessions::Proof;
+
 use crate::helpers::*;
 
 /// The code an authenticator app shows for `secret` (base32) at `unix_secs`.
@@ -399,4 +401,133 @@ async fn an_operator_removes_the_second_factor_of_a_user_who_lost_their_phone() 
         .output()
         .unwrap();
     assert!(!unknown.status.success());
+}
+
+#[tokio::test]
+async fn a_password_sign_in_racing_the_confirmation_gets_no_session() {
+    let app = spawn_app().await;
+    app.signed_in("racer@example.com").await;
+    // The row a password sign-in read before TOTP was turned on, its hash already checked.
+    let before = app
+        .state
+        .store
+        .user_by_email("racer@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    // Turn TOTP on for the first user through the API.
+    let owner = app.browser();
+    assert_eq!(
+        owner.login("racer@example.com", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    let setup: Value = owner
+        .post("/api/auth/mfa/totp/setup")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let code = code_at(setup["secret"].as_str().unwrap(), app.clock_now());
+    let confirmed = owner
+        .post_json("/api/auth/mfa/totp/confirm", &json!({ "code": code }))
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    let client = backend::auth::sessions::ClientInfo {
+        user_agent: None,
+        ip: "203.0.113.9".into(),
+    };
+    let late = app
+        .state
+        .sessions
+        .start(before.clone(), client.clone(), Proof::Password)
+        .await;
+    assert!(
+        late.is_err(),
+        "a password alone started a session on a TOTP account"
+    );
+    assert!(
+        app.live_sessions(&before.id).await.len() == 1,
+        "only the owner's"
+    );
+    let with_code = app
+        .state
+        .sessions
+        .start(before, client, Proof::SecondFactor)
+        .await;
+    assert!(with_code.is_ok());
+}
+
+#[tokio::test]
+async fn turning_it_off_is_throttled_like_a_sign_in() {
+    let app = spawn_app().await;
+    let (browser, secret, _) = with_totp(&app, "stolen-session@example.com").await;
+    for _ in 0..5 {
+        let wrong = browser
+            .post_json("/api/auth/mfa/totp/disable", &json!({"code": "000000"}))
+            .await;
+        assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    }
+    let code = code_at(&secret, app.clock_now());
+    let delayed = browser
+        .post_json("/api/auth/mfa/totp/disable", &json!({"code": code}))
+        .await;
+    assert_eq!(delayed.status(), StatusCode::TOO_MANY_REQUESTS);
+    let me: Value = browser.get("/api/me").await.json().await.unwrap();
+    assert_eq!(me["user"]["mfa_enabled"], true);
+}
+
+#[tokio::test]
+async fn a_password_reset_does_not_forgive_wrong_codes() {
+    let app = spawn_app().await;
+    with_totp(&app, "mailbox-thief@example.com").await;
+    for _ in 0..5 {
+        let thief = first_step(&app, "mailbox-thief@example.com").await;
+        assert_eq!(
+            verify(&thief, "111111").await.status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+    // Whoever holds the mailbox resets the password.
+    let user = app
+        .state
+        .store
+        .user_by_email("mailbox-thief@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let token = "R".repeat(43);
+    let now = app.clock_now_ms();
+    let stored = app
+        .state
+        .store
+        .insert_account_token(
+            backend::store::NewAccountToken {
+                token_hash: &backend::crypto::sha256_hex(&token),
+                user_id: &user.id,
+                purpose: backend::store::TokenPurpose::ResetPassword,
+                now,
+                expires_at: now + 60_000,
+            },
+            &user.password_hash,
+        )
+        .await
+        .unwrap();
+    assert!(stored);
+    let reset = app
+        .browser()
+        .post_json(
+            "/api/auth/password/reset",
+            &json!({"token": token, "password": "the thief's passphrase"}),
+        )
+        .await;
+    assert_eq!(reset.status(), StatusCode::NO_CONTENT);
+    let next = app
+        .browser()
+        .login("mailbox-thief@example.com", "the thief's passphrase")
+        .await;
+    assert_eq!(
+        next.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the wrong codes still count"
+    );
 }

@@ -130,7 +130,7 @@ async fn a_sign_in_checked_against_the_old_password_gets_no_session() {
     let created = app
         .state
         .store
-        .create_session(&late, &before.password_hash, "late-hash", 100)
+        .create_session(&late, &before.password_hash, false, "late-hash", 100)
         .await
         .unwrap();
     assert_eq!(created, None);

@@ -148,7 +148,13 @@ async fn a_user_keeps_at_most_a_hundred_live_sessions() {
         let ended = app
             .state
             .store
-            .create_session(&session, &stored.password_hash, &format!("hash-{i}"), 100)
+            .create_session(
+                &session,
+                &stored.password_hash,
+                false,
+                &format!("hash-{i}"),
+                100,
+            )
             .await
             .unwrap();
         assert_eq!(ended, Some(Vec::new()));
