@@ -130,18 +130,7 @@ impl Mfa {
             return Err(Error::new(ErrorCode::InvalidCode));
         }
         let owner = (FailureScope::Account, user.email.as_str());
-        let attempt = uuid::Uuid::new_v4().to_string();
-        throttle::admit(&self.store, owner, ip, &attempt, self.clock.now_ms()).await?;
-        let accepted = match self.accept_code(&user, code).await {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                let _ = throttle::settle(&self.store, owner, &attempt, Outcome::NotCounted).await;
-                return Err(error);
-            }
-        };
-        if !accepted {
-            return Err(Error::new(ErrorCode::InvalidCode));
-        }
+        let attempt = self.counted_code(&user, owner, code, ip).await?;
         throttle::settle(&self.store, owner, &attempt, Outcome::NotCounted).await?;
         self.store.disable_totp(&user.id).await?;
         Ok(())
@@ -199,18 +188,7 @@ impl Mfa {
             Some(device) => (FailureScope::Device, device.as_str()),
             None => (FailureScope::Account, user.email.as_str()),
         };
-        let attempt = uuid::Uuid::new_v4().to_string();
-        throttle::admit(&self.store, owner, ip, &attempt, now).await?;
-        let accepted = match self.accept_code(&user, code).await {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                let _ = throttle::settle(&self.store, owner, &attempt, Outcome::NotCounted).await;
-                return Err(error);
-            }
-        };
-        if !accepted {
-            return Err(Error::new(ErrorCode::InvalidCode));
-        }
+        let attempt = self.counted_code(&user, owner, code, ip).await?;
         if !self
             .store
             .use_mfa_ticket(&ticket_hash, self.clock.now_ms())
@@ -224,6 +202,28 @@ impl Mfa {
             user,
             device_id: claimed.device_id,
         })
+    }
+
+    /// Checks a code as a sign-in checks a password: counted against `owner` and the IP
+    /// first (429 when they must wait), then checked. Returns the attempt, to settle, when
+    /// the code was accepted; a wrong code stays counted.
+    async fn counted_code(
+        &self,
+        user: &UserRow,
+        owner: (FailureScope, &str),
+        code: &str,
+        ip: &str,
+    ) -> Result<String, Error> {
+        let attempt = uuid::Uuid::new_v4().to_string();
+        throttle::admit(&self.store, owner, ip, &attempt, self.clock.now_ms()).await?;
+        match self.accept_code(user, code).await {
+            Ok(true) => Ok(attempt),
+            Ok(false) => Err(Error::new(ErrorCode::InvalidCode)),
+            Err(error) => {
+                let _ = throttle::settle(&self.store, owner, &attempt, Outcome::NotCounted).await;
+                Err(error)
+            }
+        }
     }
 
     /// Accepts a TOTP code (once per step) or an unused recovery code of the user.
