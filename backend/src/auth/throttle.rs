@@ -89,12 +89,7 @@ pub async fn admit(
             since: now - RETENTION_MS,
             limit: STREAK_READ_LIMIT,
         },
-        Subject {
-            scope: FailureScope::Ip,
-            subject: &ip,
-            since: now - WINDOW_MS + 1,
-            limit: IP_MAX_FAILURES,
-        },
+        ip_window(&ip, now),
     ];
     let decided = store
         .admit_attempt(&subjects, attempt, now, |subject, times| {
@@ -104,7 +99,7 @@ pub async fn admit(
             }
         })
         .await?;
-    decided.map_err(|wait_ms| Error::too_many_attempts((wait_ms + 999) / 1000))
+    decided.map_err(refusal)
 }
 
 /// Counts a request for a password-reset email against the email and the client's IP
@@ -121,12 +116,7 @@ pub async fn admit_reset_request(
 ) -> Result<bool, Error> {
     let ip = format!("reset:{}", ip_subject(ip));
     let email = format!("reset:{email}");
-    let ip = [Subject {
-        scope: FailureScope::Ip,
-        subject: &ip,
-        since: now - WINDOW_MS + 1,
-        limit: IP_MAX_FAILURES,
-    }];
+    let ip = [ip_window(&ip, now)];
     let email = [Subject {
         scope: FailureScope::Account,
         subject: &email,
@@ -137,7 +127,7 @@ pub async fn admit_reset_request(
     store
         .admit_attempt(&ip, &id, now, |_, times| ip_wait_ms(times, now))
         .await?
-        .map_err(|wait_ms| Error::too_many_attempts((wait_ms + 999) / 1000))?;
+        .map_err(refusal)?;
     let admitted = store
         .admit_attempt(&email, &id, now, |_, times| account_wait_ms(times, now))
         .await?;
@@ -155,16 +145,26 @@ pub async fn admit_passkey_start(
     now: i64,
 ) -> Result<(), Error> {
     let ip = format!("passkey:{}", ip_subject(ip));
-    let subjects = [Subject {
-        scope: FailureScope::Ip,
-        subject: &ip,
-        since: now - WINDOW_MS + 1,
-        limit: IP_MAX_FAILURES,
-    }];
+    let subjects = [ip_window(&ip, now)];
     store
         .admit_attempt(&subjects, attempt, now, |_, times| ip_wait_ms(times, now))
         .await?
-        .map_err(|wait_ms| Error::too_many_attempts((wait_ms + 999) / 1000))
+        .map_err(refusal)
+}
+
+/// An IP's subject as the throttle reads it: its failures in the sliding window.
+fn ip_window(subject: &str, now: i64) -> Subject<'_> {
+    Subject {
+        scope: FailureScope::Ip,
+        subject,
+        since: now - WINDOW_MS + 1,
+        limit: IP_MAX_FAILURES,
+    }
+}
+
+/// The 429 for an attempt that must wait `wait_ms`.
+fn refusal(wait_ms: i64) -> Error {
+    Error::too_many_attempts((wait_ms + 999) / 1000)
 }
 
 /// What an IP's failures are counted against: the address, or for IPv6 its /64, since
