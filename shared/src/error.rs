@@ -35,6 +35,9 @@ pub enum ErrorCode {
     /// A passkey registration did not verify (wrong ceremony, origin, signature, or a
     /// credential registered already).
     InvalidPasskey,
+    /// Changing how the account signs in (a second factor, a passkey) needs a sign-in
+    /// within the last few minutes; sign in again, then retry.
+    ReauthenticationRequired,
     /// Login throttled; see `Retry-After`.
     TooManyAttempts,
     /// The refresh token is missing, unknown, expired, rotated or revoked.
@@ -88,6 +91,7 @@ impl ErrorCode {
             Self::MfaAlreadyEnabled => "mfa_already_enabled",
             Self::MfaTicketInvalid => "mfa_ticket_invalid",
             Self::InvalidPasskey => "invalid_passkey",
+            Self::ReauthenticationRequired => "reauthentication_required",
             Self::TooManyAttempts => "too_many_attempts",
             Self::InvalidRefreshToken => "invalid_refresh_token",
             Self::MissingToken => "missing_token",
@@ -125,6 +129,9 @@ impl ErrorCode {
             Self::InvalidCode => "That code is not valid. Check it and try again.",
             Self::MfaAlreadyEnabled => "Two-step sign-in is already on.",
             Self::InvalidPasskey => "The passkey could not be added. Try again.",
+            Self::ReauthenticationRequired => {
+                "For your security, sign in again before changing how you sign in."
+            }
             Self::MfaTicketInvalid => "This sign-in has expired. Start again with your password.",
             Self::EmailNotVerified => {
                 "Please verify your email first: we have sent you a new link."
@@ -219,6 +226,7 @@ mod tests {
             ErrorCode::MfaAlreadyEnabled,
             ErrorCode::MfaTicketInvalid,
             ErrorCode::InvalidPasskey,
+            ErrorCode::ReauthenticationRequired,
             ErrorCode::TooManyAttempts,
             ErrorCode::InvalidRefreshToken,
             ErrorCode::MissingToken,

@@ -63,9 +63,11 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::SessionRevoked
         | C::MfaTicketInvalid => StatusCode::UNAUTHORIZED,
         C::InvalidLink | C::InvalidCode | C::InvalidPasskey => StatusCode::BAD_REQUEST,
-        C::AccountDisabled | C::EmailNotVerified | C::Forbidden | C::CsrfRejected => {
-            StatusCode::FORBIDDEN
-        }
+        C::AccountDisabled
+        | C::EmailNotVerified
+        | C::ReauthenticationRequired
+        | C::Forbidden
+        | C::CsrfRejected => StatusCode::FORBIDDEN,
         C::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
         C::NotFound => StatusCode::NOT_FOUND,
         C::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
