@@ -19,11 +19,12 @@ use shared::{ErrorCode, MfaMethod, TotpSetup};
 use totp_rs::{Algorithm, Builder, Totp};
 
 use super::accounts::SignedIn;
+use super::sessions::{recently_signed_in, require_recent_sign_in};
 use super::throttle::{self, Outcome};
 use crate::clock::Clock;
 use crate::crypto::{Sealer, is_token_shaped, random_token, sha256_hex};
 use crate::error::Error;
-use crate::store::{FailureScope, Store, TotpConfirmation, UserRow};
+use crate::store::{FailureScope, NotEnabled, Store, TicketTry, TotpConfirmation, UserRow};
 
 /// How long a sign-in waits for its second step (ms).
 pub const TICKET_TTL_MS: i64 = 5 * 60 * 1000;
@@ -58,8 +59,11 @@ pub struct Ticket {
 
 impl Mfa {
     /// A new secret for the user's authenticator app; TOTP is not required until
-    /// [`Mfa::confirm`]. Set-up again replaces a secret not yet confirmed.
-    pub async fn setup(&self, user_id: &str) -> Result<TotpSetup, Error> {
+    /// [`Mfa::confirm`]. Set-up again replaces a secret not yet confirmed. Like every
+    /// change of how the account signs in, it needs a session that signed in recently.
+    pub async fn setup(&self, user_id: &str, session_id: &str) -> Result<TotpSetup, Error> {
+        let now = self.clock.now_ms();
+        require_recent_sign_in(&self.store, recently_signed_in(user_id, session_id, now)).await?;
         let user = self.user(user_id).await?;
         if user.totp_enabled_at.is_some() {
             return Err(Error::new(ErrorCode::MfaAlreadyEnabled));
@@ -88,7 +92,8 @@ impl Mfa {
     }
 
     /// Turns TOTP on with a first code from the app: returns the recovery codes (shown
-    /// once) and the ids of the user's other sessions, which end.
+    /// once) and the ids of the user's other sessions, which end. The confirming session
+    /// must be live and have signed in recently, checked in the same transaction.
     pub async fn confirm(
         &self,
         user_id: &str,
@@ -111,20 +116,30 @@ impl Mfa {
             sealed_secret: sealed,
             step,
             code_hashes: &hashes,
-            keep_session: session_id,
-            now: self.clock.now_ms(),
+            acting: recently_signed_in(user_id, session_id, self.clock.now_ms()),
         };
         match self.store.enable_totp(confirmation).await? {
-            Some(ended) => Ok((codes, ended)),
-            // Set up again (or enabled) meanwhile: this code was for another secret.
-            None => Err(Error::new(ErrorCode::InvalidCode)),
+            Ok(ended) => Ok((codes, ended)),
+            Err(NotEnabled::SecretChanged) => Err(Error::new(ErrorCode::InvalidCode)),
+            Err(NotEnabled::SessionNotRecent) => {
+                Err(Error::new(ErrorCode::ReauthenticationRequired))
+            }
         }
     }
 
     /// Turns TOTP off, with a current code or a recovery code. The code is counted by the
     /// sign-in throttle like a sign-in's (against the account and the IP), so a stolen
-    /// session cannot guess its way to turning the second factor off.
-    pub async fn disable(&self, user_id: &str, code: &str, ip: &str) -> Result<(), Error> {
+    /// session cannot guess its way to turning the second factor off; and the session must
+    /// have signed in recently.
+    pub async fn disable(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        code: &str,
+        ip: &str,
+    ) -> Result<(), Error> {
+        let acting = || recently_signed_in(user_id, session_id, self.clock.now_ms());
+        require_recent_sign_in(&self.store, acting()).await?;
         let user = self.user(user_id).await?;
         if user.totp_enabled_at.is_none() {
             return Err(Error::new(ErrorCode::InvalidCode));
@@ -132,11 +147,15 @@ impl Mfa {
         let owner = (FailureScope::Account, user.email.as_str());
         let attempt = self.counted_code(&user, owner, code, ip).await?;
         throttle::settle(&self.store, owner, &attempt, Outcome::NotCounted).await?;
-        self.store.disable_totp(&user.id).await?;
-        Ok(())
+        if self.store.disable_totp(acting()).await? {
+            Ok(())
+        } else {
+            Err(Error::new(ErrorCode::ReauthenticationRequired))
+        }
     }
 
-    /// A ticket for a sign-in whose password was right on an account with TOTP on.
+    /// A ticket for a sign-in whose password was right on an account with TOTP on. It is
+    /// good only while that password is the account's and TOTP stays on since.
     pub async fn start_ticket(
         &self,
         user: &UserRow,
@@ -144,14 +163,14 @@ impl Mfa {
     ) -> Result<Ticket, Error> {
         let token = random_token(32);
         let now = self.clock.now_ms();
+        let ticket = TicketTry {
+            user_id: user.id.clone(),
+            device_id: device_id.map(str::to_owned),
+            password_fingerprint: Some(sha256_hex(&user.password_hash)),
+            created_at: now,
+        };
         self.store
-            .insert_mfa_ticket(
-                &sha256_hex(&token),
-                &user.id,
-                device_id,
-                now,
-                now + TICKET_TTL_MS,
-            )
+            .insert_mfa_ticket(&sha256_hex(&token), &ticket, now + TICKET_TTL_MS)
             .await?;
         let mut methods = vec![MfaMethod::Totp, MfaMethod::RecoveryCode];
         if !self.store.passkeys_of(&user.id).await?.is_empty() {
@@ -177,8 +196,19 @@ impl Mfa {
         else {
             return Err(invalid_ticket());
         };
+        // The password that earned the ticket must still be the account's (the session is
+        // then created only while it is), and TOTP on since before the ticket: a password
+        // change or reset, turning TOTP off or an operator's `mfa-reset` ends the ticket.
         let user = match self.store.user_by_id(&claimed.user_id).await? {
-            Some(user) if user.totp_enabled_at.is_some() => user,
+            Some(user)
+                if user
+                    .totp_enabled_at
+                    .is_some_and(|enabled| enabled <= claimed.created_at)
+                    && claimed.password_fingerprint.as_deref()
+                        == Some(sha256_hex(&user.password_hash).as_str()) =>
+            {
+                user
+            }
             _ => return Err(invalid_ticket()),
         };
         if user.disabled_at.is_some() {

@@ -23,6 +23,7 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs_proto::ResidentKeyRequirement;
 
+use super::sessions::{recently_signed_in, require_recent_sign_in};
 use super::throttle;
 use crate::clock::Clock;
 use crate::error::Error;
@@ -69,9 +70,13 @@ impl Passkeys {
             .ok_or_else(|| Error::new(ErrorCode::NotFound))
     }
 
-    /// Creation options for a new passkey of the user (its existing ones excluded).
-    pub async fn register_start(&self, user: &UserRow) -> Result<Value, Error> {
+    /// Creation options for a new passkey of the user (its existing ones excluded). Like
+    /// every change of how the account signs in, it needs a session that signed in
+    /// recently.
+    pub async fn register_start(&self, user: &UserRow, session_id: &str) -> Result<Value, Error> {
         let webauthn = self.webauthn()?;
+        let now = self.clock.now_ms();
+        require_recent_sign_in(&self.store, recently_signed_in(&user.id, session_id, now)).await?;
         let handle = self
             .store
             .webauthn_user_id(&user.id, &Uuid::new_v4().to_string())
@@ -101,8 +106,9 @@ impl Passkeys {
         serde_json::to_value(options).map_err(Error::internal)
     }
 
-    /// Verifies and stores the browser's new credential. Returns it, and the sessions it
-    /// ended (the user's other sessions, when it is their first passkey).
+    /// Verifies and stores the browser's new credential, while the session is live and
+    /// recent. Returns it, and the sessions it ended (the user's other sessions, when it is
+    /// their first passkey).
     pub async fn register_finish(
         &self,
         user_id: &str,
@@ -137,11 +143,23 @@ impl Passkeys {
             credential: &stored,
             now,
         };
-        match self.store.insert_passkey(new, keep_session).await {
-            Ok(inserted) => Ok(inserted),
+        let acting = recently_signed_in(user_id, keep_session, now);
+        match self.store.insert_passkey(new, acting).await {
+            Ok(Some(inserted)) => Ok(inserted),
+            Ok(None) => Err(Error::new(ErrorCode::ReauthenticationRequired)),
             Err(InsertError::Conflict) => Err(invalid()),
             Err(InsertError::Db(error)) => Err(error.into()),
         }
+    }
+
+    /// Removes one of the user's passkeys, while the session is live and recent; false when
+    /// the user has no such passkey.
+    pub async fn remove(&self, user_id: &str, session_id: &str, id: &str) -> Result<bool, Error> {
+        let acting = recently_signed_in(user_id, session_id, self.clock.now_ms());
+        self.store
+            .delete_passkey(acting, id)
+            .await?
+            .ok_or_else(|| Error::new(ErrorCode::ReauthenticationRequired))
     }
 
     /// Request options for signing in with any passkey of this site; counted against the
@@ -205,9 +223,14 @@ impl Passkeys {
             .then(|| serde_json::to_string(&passkey))
             .transpose()
             .map_err(Error::internal)?;
-        self.store
-            .passkey_used(&row.id, updated.as_deref(), self.clock.now_ms())
+        let recorded = self
+            .store
+            .passkey_used(&row.id, result.counter(), updated.as_deref(), now)
             .await?;
+        if !recorded {
+            // Another sign-in used this counter value, or a higher one, meanwhile.
+            return Err(invalid());
+        }
         // Signed in: the start no longer counts against the IP.
         self.store.settle_attempt(&challenge, None).await?;
         let user = self

@@ -13,7 +13,7 @@ use super::jwt::JwtKeys;
 use super::refresh_token::RefreshTokens;
 use super::revocation::RevokedSessions;
 use crate::clock::Clock;
-use crate::store::{SessionRow, Store, UserRow};
+use crate::store::{ActingSession, SessionRow, Store, UserRow};
 
 /// What a new session was earned with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +46,36 @@ pub struct IssuedTokens {
     pub refresh_token: String,
     /// Server time of issue (Unix ms).
     pub now_ms: i64,
+}
+
+/// How recent a session's sign-in must be for it to change how the account signs in
+/// (turn TOTP on or off, add or remove a passkey): a session stolen later, or left open
+/// on a shared computer, cannot add its own way in.
+pub const REAUTH_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+/// `session_id` of `user_id` changing how the account signs in at `now`: it must have
+/// signed in within [`REAUTH_WINDOW_MS`].
+pub fn recently_signed_in<'a>(
+    user_id: &'a str,
+    session_id: &'a str,
+    now: i64,
+) -> ActingSession<'a> {
+    ActingSession {
+        user_id,
+        session_id,
+        signed_in_since: now - REAUTH_WINDOW_MS,
+        now,
+    }
+}
+
+/// 403 `reauthentication_required` unless `acting`'s session is live and recent enough.
+/// An early answer, before any work: the change itself checks again in its transaction.
+pub async fn require_recent_sign_in(store: &Store, acting: ActingSession<'_>) -> Result<(), Error> {
+    if store.is_acting_session(acting).await? {
+        Ok(())
+    } else {
+        Err(Error::new(ErrorCode::ReauthenticationRequired))
+    }
 }
 
 /// Most live sessions one user may have; a new sign-in ends the least recently used.

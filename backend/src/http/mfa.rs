@@ -31,7 +31,9 @@ async fn setup(
     State(state): State<HttpState>,
     user: AuthUser,
 ) -> Result<Json<TotpSetup>, ApiError> {
-    Ok(Json(state.mfa.setup(&user.user_id).await?))
+    Ok(Json(
+        state.mfa.setup(&user.user_id, &user.session_id).await?,
+    ))
 }
 
 /// TOTP is on from here; the user's other sessions end (here at once, elsewhere within a
@@ -57,7 +59,7 @@ async fn disable(
 ) -> Result<StatusCode, ApiError> {
     state
         .mfa
-        .disable(&user.user_id, &body.code, &client.ip)
+        .disable(&user.user_id, &user.session_id, &body.code, &client.ip)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

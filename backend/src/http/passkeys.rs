@@ -60,7 +60,12 @@ async fn register_start(
     let Some(row) = state.store.user_by_id(&user.user_id).await? else {
         return Err(ApiError::new(ErrorCode::SessionRevoked));
     };
-    Ok(Json(state.passkeys.register_start(&row).await?))
+    Ok(Json(
+        state
+            .passkeys
+            .register_start(&row, &user.session_id)
+            .await?,
+    ))
 }
 
 /// The first passkey ends the user's other sessions (here at once, elsewhere within a
@@ -96,7 +101,11 @@ async fn remove(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if state.store.delete_passkey(&user.user_id, &id).await? {
+    if state
+        .passkeys
+        .remove(&user.user_id, &user.session_id, &id)
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::new(ErrorCode::NotFound))

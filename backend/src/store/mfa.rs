@@ -1,6 +1,7 @@
 //! TOTP state on `users`, the `recovery_codes` table and the `mfa_tickets` table.
 
-use super::{Store, sessions};
+use super::Store;
+use super::sessions::{self, ActingSession};
 
 /// What enabling TOTP writes.
 #[derive(Debug, Clone, Copy)]
@@ -13,10 +14,17 @@ pub struct TotpConfirmation<'a> {
     pub step: i64,
     /// SHA-256 hashes of the new recovery codes.
     pub code_hashes: &'a [String],
-    /// The session that confirms, which stays.
-    pub keep_session: &'a str,
-    /// Unix ms.
-    pub now: i64,
+    /// The session that confirms, which stays (and must have signed in recently).
+    pub acting: ActingSession<'a>,
+}
+
+/// Why enabling TOTP changed nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotEnabled {
+    /// TOTP was enabled, or set up again, meanwhile: the code was for another secret.
+    SecretChanged,
+    /// The confirming session ended, or signed in too long ago.
+    SessionNotRecent,
 }
 
 /// A claimed try of a sign-in's second step.
@@ -26,6 +34,10 @@ pub struct TicketTry {
     pub user_id: String,
     /// The device cookie's device id the password step came with, if valid.
     pub device_id: Option<String>,
+    /// SHA-256 of the password hash the password step checked.
+    pub password_fingerprint: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
 }
 
 impl Store {
@@ -44,50 +56,73 @@ impl Store {
     }
 
     /// Turns TOTP on: in one transaction, and only if the pending secret is still the one
-    /// checked, records the first code's step, replaces the recovery codes, and revokes
-    /// every session of the user but the confirming one. Returns the revoked session ids,
-    /// or `None` (nothing changed) when TOTP was enabled or set up again meanwhile.
-    pub async fn enable_totp(&self, c: TotpConfirmation<'_>) -> sqlx::Result<Option<Vec<String>>> {
+    /// checked and the confirming session still live and recent, records the first code's
+    /// step, replaces the recovery codes, and revokes every session of the user but the
+    /// confirming one. Returns the revoked session ids, or why nothing changed.
+    pub async fn enable_totp(
+        &self,
+        c: TotpConfirmation<'_>,
+    ) -> sqlx::Result<Result<Vec<String>, NotEnabled>> {
+        let user_id = c.acting.user_id;
         let mut tx = self.pool.begin().await?;
         let enabled = sqlx::query(
             "UPDATE users SET totp_enabled_at = $1, totp_last_step = $2 WHERE id = $3 \
              AND totp_secret = $4 AND totp_enabled_at IS NULL AND disabled_at IS NULL",
         )
-        .bind(c.now)
+        .bind(c.acting.now)
         .bind(c.step)
-        .bind(c.user_id)
+        .bind(user_id)
         .bind(c.sealed_secret)
         .execute(&mut *tx)
         .await?;
-        if enabled.rows_affected() == 0 {
+        let refused = if enabled.rows_affected() == 0 {
+            Some(NotEnabled::SecretChanged)
+        } else if !sessions::hold_session(&mut tx, c.acting).await? {
+            Some(NotEnabled::SessionNotRecent)
+        } else {
+            None
+        };
+        if let Some(refused) = refused {
             tx.rollback().await?;
-            return Ok(None);
+            return Ok(Err(refused));
         }
-        replace_recovery_codes(&mut tx, c.user_id, c.code_hashes).await?;
-        let ended =
-            sessions::revoke_user_sessions(&mut tx, c.user_id, Some(c.keep_session), c.now).await?;
+        replace_recovery_codes(&mut tx, user_id, c.code_hashes).await?;
+        let ended = sessions::revoke_user_sessions(
+            &mut tx,
+            user_id,
+            Some(c.acting.session_id),
+            c.acting.now,
+        )
+        .await?;
         tx.commit().await?;
-        Ok(Some(ended))
+        Ok(Ok(ended))
     }
 
-    /// Turns TOTP off and deletes the recovery codes; false when it was not on.
-    pub async fn disable_totp(&self, user_id: &str) -> sqlx::Result<bool> {
+    /// Turns TOTP off and deletes the recovery codes, in one transaction, while the acting
+    /// session is live and recent; false (nothing changed) when it is not.
+    pub async fn disable_totp(&self, acting: ActingSession<'_>) -> sqlx::Result<bool> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
+        sqlx::query(
             "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL \
-             WHERE id = $1 AND totp_enabled_at IS NOT NULL",
+             WHERE id = $1",
         )
-        .bind(user_id)
+        .bind(acting.user_id)
         .execute(&mut *tx)
         .await?;
-        replace_recovery_codes(&mut tx, user_id, &[]).await?;
+        if !sessions::hold_session(&mut tx, acting).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        replace_recovery_codes(&mut tx, acting.user_id, &[]).await?;
         tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+        Ok(true)
     }
 
-    /// Removes every second factor (TOTP, recovery codes, passkeys) of the user with this email and revokes all of their
-    /// sessions, in one transaction (an operator's `user mfa-reset`, for a lost phone).
-    /// Returns the user id, or `None` when there is no such user.
+    /// Removes every second factor (TOTP, recovery codes, passkeys) of the user with this
+    /// email, revokes all of their sessions and ends the account's streak of failed
+    /// sign-ins (wrong codes from the lost phone's days must not delay the owner now), in
+    /// one transaction (an operator's `user mfa-reset`, for a lost phone). Returns the user
+    /// id, or `None` when there is no such user.
     pub async fn reset_mfa(&self, email: &str, now: i64) -> sqlx::Result<Option<String>> {
         let mut tx = self.pool.begin().await?;
         let id: Option<(String,)> = sqlx::query_as(
@@ -104,6 +139,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             sessions::revoke_user_sessions(&mut tx, id, None, now).await?;
+            sqlx::query("DELETE FROM login_failures WHERE scope = 'account' AND subject = $1")
+                .bind(email)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(id.map(|(id,)| id))
@@ -143,23 +182,23 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Stores a new sign-in ticket's hash.
+    /// Stores a new sign-in ticket's hash, with the fingerprint of the password hash its
+    /// password step checked.
     pub async fn insert_mfa_ticket(
         &self,
         token_hash: &str,
-        user_id: &str,
-        device_id: Option<&str>,
-        now: i64,
+        ticket: &TicketTry,
         expires_at: i64,
     ) -> sqlx::Result<()> {
         sqlx::query(
-            "INSERT INTO mfa_tickets (token_hash, user_id, device_id, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO mfa_tickets (token_hash, user_id, device_id, password_fingerprint, \
+             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(token_hash)
-        .bind(user_id)
-        .bind(device_id)
-        .bind(now)
+        .bind(&ticket.user_id)
+        .bind(&ticket.device_id)
+        .bind(&ticket.password_fingerprint)
+        .bind(ticket.created_at)
         .bind(expires_at)
         .execute(&self.pool)
         .await
@@ -177,7 +216,8 @@ impl Store {
     ) -> sqlx::Result<Option<TicketTry>> {
         sqlx::query_as(
             "UPDATE mfa_tickets SET tries = tries + 1 WHERE token_hash = $1 AND used_at IS NULL \
-             AND expires_at > $2 AND tries < $3 RETURNING user_id, device_id",
+             AND expires_at > $2 AND tries < $3 \
+             RETURNING user_id, device_id, password_fingerprint, created_at",
         )
         .bind(token_hash)
         .bind(now)

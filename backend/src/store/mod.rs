@@ -17,9 +17,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use account_tokens::{NewAccountToken, TokenPurpose, VerificationSlot};
-pub use mfa::{TicketTry, TotpConfirmation};
+pub use mfa::{NotEnabled, TicketTry, TotpConfirmation};
 pub use passkeys::{NewPasskey, PasskeyRow};
-pub use sessions::{RefreshTokenState, SessionRow};
+pub use sessions::{ActingSession, RefreshTokenState, SessionRow};
 pub use throttle::{FailureScope, Subject};
 pub use users::{NewUser, UserRow};
 

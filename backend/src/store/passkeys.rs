@@ -1,6 +1,7 @@
 //! The `passkeys` and `webauthn_ceremonies` tables, and `users.webauthn_user_id`.
 
-use super::{InsertError, Store, sessions};
+use super::sessions::{self, ActingSession};
+use super::{InsertError, Store};
 
 /// A passkey as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -117,20 +118,25 @@ impl Store {
         }))
     }
 
-    /// Stores a new passkey; when it is the user's first, revokes every other session of
-    /// the user but `keep` in the same transaction. Returns the row and the revoked
-    /// session ids; [`InsertError::Conflict`] when the credential is registered already.
+    /// Stores a new passkey while the acting session is live and recent; when it is the
+    /// user's first, revokes every other session of the user in the same transaction.
+    /// Returns the row and the revoked session ids, or `None` (nothing stored) when the
+    /// session is not; [`InsertError::Conflict`] when the credential is registered already.
     pub async fn insert_passkey(
         &self,
         passkey: NewPasskey<'_>,
-        keep: &str,
-    ) -> Result<(PasskeyRow, Vec<String>), InsertError> {
+        acting: ActingSession<'_>,
+    ) -> Result<Option<(PasskeyRow, Vec<String>)>, InsertError> {
         let mut tx = self.pool.begin().await?;
         // The user's row first, as every change of the user's credentials does.
         sqlx::query("UPDATE users SET webauthn_user_id = webauthn_user_id WHERE id = $1")
             .bind(passkey.user_id)
             .execute(&mut *tx)
             .await?;
+        if !sessions::hold_session(&mut tx, acting).await? {
+            tx.rollback().await?;
+            return Ok(None);
+        }
         let (before,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM passkeys WHERE user_id = $1")
             .bind(passkey.user_id)
             .fetch_one(&mut *tx)
@@ -149,13 +155,13 @@ impl Store {
         .await
         .map_err(|error| super::on_constraint(error, &CREDENTIAL_ID))?;
         let ended = if before == 0 {
-            sessions::revoke_user_sessions(&mut tx, passkey.user_id, Some(keep), passkey.now)
-                .await?
+            let keep = Some(acting.session_id);
+            sessions::revoke_user_sessions(&mut tx, passkey.user_id, keep, passkey.now).await?
         } else {
             Vec::new()
         };
         tx.commit().await?;
-        Ok((row, ended))
+        Ok(Some((row, ended)))
     }
 
     /// The user's passkeys, oldest first.
@@ -181,33 +187,55 @@ impl Store {
         .await
     }
 
-    /// Records a sign-in with a passkey and its updated credential (the new counter).
+    /// Records a sign-in with a passkey, its signature counter and its updated credential:
+    /// only if the counter rises (or the authenticator keeps none: 0, as synced passkeys
+    /// do). False (nothing recorded) when another sign-in already used this counter value
+    /// or a higher one: the signal of a cloned authenticator.
     pub async fn passkey_used(
         &self,
         id: &str,
+        counter: u32,
         credential: Option<&str>,
         now: i64,
-    ) -> sqlx::Result<()> {
-        sqlx::query(
-            "UPDATE passkeys SET last_used_at = $1, credential = COALESCE($2, credential) \
-             WHERE id = $3",
+    ) -> sqlx::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE passkeys SET last_used_at = $1, sign_count = $2, \
+             credential = COALESCE($3, credential) WHERE id = $4 \
+             AND (sign_count < $2 OR (sign_count = 0 AND $2 = 0))",
         )
         .bind(now)
+        .bind(i64::from(counter))
         .bind(credential)
         .bind(id)
         .execute(&self.pool)
-        .await
-        .map(drop)
+        .await?;
+        Ok(done.rows_affected() > 0)
     }
 
-    /// Deletes one of the user's passkeys; false when the user has no such passkey.
-    pub async fn delete_passkey(&self, user_id: &str, id: &str) -> sqlx::Result<bool> {
+    /// Deletes one of the user's passkeys while the acting session is live and recent:
+    /// `Some(false)` when the user has no such passkey, `None` (nothing deleted) when the
+    /// session is not.
+    pub async fn delete_passkey(
+        &self,
+        acting: ActingSession<'_>,
+        id: &str,
+    ) -> sqlx::Result<Option<bool>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE users SET webauthn_user_id = webauthn_user_id WHERE id = $1")
+            .bind(acting.user_id)
+            .execute(&mut *tx)
+            .await?;
+        if !sessions::hold_session(&mut tx, acting).await? {
+            tx.rollback().await?;
+            return Ok(None);
+        }
         let done = sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2")
             .bind(id)
-            .bind(user_id)
-            .execute(&self.pool)
+            .bind(acting.user_id)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        tx.commit().await?;
+        Ok(Some(done.rows_affected() > 0))
     }
 
     /// Deletes ceremonies that expired before `before`.

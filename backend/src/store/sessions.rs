@@ -36,6 +36,24 @@ pub struct RefreshTokenState {
     pub expires_at: i64,
 }
 
+/// The session asking to change how its account signs in (a password, a second factor, a
+/// passkey): the change happens only while this session is the user's, live, and signed
+/// in at or after `signed_in_since`, checked inside the change's own transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct ActingSession<'a> {
+    /// The user.
+    pub user_id: &'a str,
+    /// Their session making the change.
+    pub session_id: &'a str,
+    /// Unix ms: the session's sign-in must be this recent (`i64::MIN`: any).
+    pub signed_in_since: i64,
+    /// Unix ms.
+    pub now: i64,
+}
+
+const HELD_SESSION: &str = "WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL \
+     AND expires_at > $3 AND created_at >= $4";
+
 const COLUMNS: &str =
     "id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip";
 
@@ -134,16 +152,14 @@ impl Store {
         .bind(old_hash)
         .execute(&mut *tx)
         .await?;
-        let kept = sqlx::query(
-            "UPDATE sessions SET last_used_at = last_used_at WHERE id = $1 AND user_id = $2 \
-             AND revoked_at IS NULL AND expires_at > $3",
-        )
-        .bind(keep)
-        .bind(user_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if changed.rows_affected() == 0 || kept.rows_affected() == 0 {
+        let acting = ActingSession {
+            user_id,
+            session_id: keep,
+            signed_in_since: i64::MIN,
+            now,
+        };
+        let kept = hold_session(&mut tx, acting).await?;
+        if changed.rows_affected() == 0 || !kept {
             tx.rollback().await?;
             return Ok(None);
         }
@@ -295,6 +311,20 @@ impl Store {
             .await
     }
 
+    /// Whether `acting`'s session is the user's, live, and signed in recently enough (a
+    /// read: the change itself checks again with [`hold_session`]).
+    pub async fn is_acting_session(&self, acting: ActingSession<'_>) -> sqlx::Result<bool> {
+        let row: Option<(i64,)> =
+            sqlx::query_as(&format!("SELECT created_at FROM sessions {HELD_SESSION}"))
+                .bind(acting.session_id)
+                .bind(acting.user_id)
+                .bind(acting.now)
+                .bind(acting.signed_in_since)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.is_some())
+    }
+
     /// Deletes sessions (and their token hashes) that ended before `before`.
     pub async fn delete_sessions_ended_before(&self, before: i64) -> sqlx::Result<u64> {
         let done = sqlx::query("DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1")
@@ -324,4 +354,24 @@ pub(super) async fn revoke_user_sessions(
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// Inside a change of the user's sign-in methods: writes `acting`'s session row (changing
+/// nothing), so that it cannot be revoked until the change commits, and answers whether
+/// it is the user's, live, and signed in recently enough. A session revoked just before
+/// (sign out everywhere, a reset) therefore cannot go on to change the account.
+pub(super) async fn hold_session(
+    conn: &mut sqlx::AnyConnection,
+    acting: ActingSession<'_>,
+) -> sqlx::Result<bool> {
+    let held = sqlx::query(&format!(
+        "UPDATE sessions SET last_used_at = last_used_at {HELD_SESSION}"
+    ))
+    .bind(acting.session_id)
+    .bind(acting.user_id)
+    .bind(acting.now)
+    .bind(acting.signed_in_since)
+    .execute(&mut *conn)
+    .await?;
+    Ok(held.rows_affected() > 0)
 }

@@ -10,7 +10,7 @@ use backend::cli::{Cli, Command};
 use backend::clock::{Clock, ManualClock};
 use backend::config::Config;
 use backend::state::AppState;
-use backend::store::SessionRow;
+use backend::store::{SessionRow, UserRow};
 use clap::Parser;
 use reqwest::StatusCode;
 use shared::AuthResponse;
@@ -146,6 +146,12 @@ impl TestApp {
     /// The server's clock, Unix ms (as the store keeps times).
     pub fn clock_now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// The user with this id, as stored.
+    pub async fn user(&self, id: &str) -> UserRow {
+        let user = self.state.store.user_by_id(id).await.unwrap();
+        user.expect("the user exists")
     }
 
     /// The user's live sessions, as stored.

@@ -27,17 +27,9 @@ fn code_at(secret: &str, unix_secs: i64) -> String {
 /// A signed-in user with TOTP on: their browser, the secret and the recovery codes.
 async fn with_totp(app: &TestApp, email: &str) -> (Browser, String, Vec<String>) {
     let (browser, _) = app.signed_in(email).await;
-    let setup: Value = browser
-        .post("/api/auth/mfa/totp/setup")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let secret = setup["secret"].as_str().unwrap().to_owned();
+    let secret = new_secret(&browser).await;
     let code = code_at(&secret, app.clock_now());
-    let confirmed = browser
-        .post_json("/api/auth/mfa/totp/confirm", &json!({ "code": code }))
-        .await;
+    let confirmed = send_code(&browser, CONFIRM, &code).await;
     assert_eq!(confirmed.status(), StatusCode::OK);
     let body: Value = confirmed.json().await.unwrap();
     let codes = body["recovery_codes"]
@@ -51,10 +43,28 @@ async fn with_totp(app: &TestApp, email: &str) -> (Browser, String, Vec<String>)
     (browser, secret, codes)
 }
 
+const CONFIRM: &str = "/api/auth/mfa/totp/confirm";
+const DISABLE: &str = "/api/auth/mfa/totp/disable";
+
+/// Posts `{code}` to `path`.
+async fn send_code(browser: &Browser, path: &str, code: &str) -> reqwest::Response {
+    browser.post_json(path, &json!({ "code": code })).await
+}
+
+/// The second step of a sign-in.
 async fn verify(browser: &Browser, code: &str) -> reqwest::Response {
-    browser
-        .post_json("/api/auth/mfa/verify", &json!({ "code": code }))
+    send_code(browser, "/api/auth/mfa/verify", code).await
+}
+
+/// Sets TOTP up for the browser's user; returns the new secret (base32).
+async fn new_secret(browser: &Browser) -> String {
+    let setup: Value = browser
+        .post("/api/auth/mfa/totp/setup")
         .await
+        .json()
+        .await
+        .unwrap();
+    setup["secret"].as_str().unwrap().to_owned()
 }
 
 /// A password login that must answer 202; returns the browser holding the ticket.
@@ -108,22 +118,12 @@ async fn confirming_turns_it_on_gives_ten_codes_and_ends_other_sessions() {
         other.login("confirm@example.com", PASSWORD).await.status(),
         StatusCode::OK
     );
-    let setup: Value = browser
-        .post("/api/auth/mfa/totp/setup")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let secret = setup["secret"].as_str().unwrap();
-    let wrong = browser
-        .post_json("/api/auth/mfa/totp/confirm", &json!({"code": "000000"}))
-        .await;
+    let secret = &new_secret(&browser).await;
+    let wrong = send_code(&browser, CONFIRM, "000000").await;
     assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_code(wrong).await, "invalid_code");
     let code = code_at(secret, app.clock_now());
-    let right = browser
-        .post_json("/api/auth/mfa/totp/confirm", &json!({"code": code}))
-        .await;
+    let right = send_code(&browser, CONFIRM, &code).await;
     assert_eq!(right.status(), StatusCode::OK);
     let body: Value = right.json().await.unwrap();
     let codes = body["recovery_codes"].as_array().unwrap();
@@ -299,15 +299,11 @@ async fn wrong_codes_count_like_failed_sign_ins_and_a_right_password_does_not_fo
 async fn turning_it_off_needs_a_code() {
     let app = spawn_app().await;
     let (browser, secret, codes) = with_totp(&app, "off@example.com").await;
-    let wrong = browser
-        .post_json("/api/auth/mfa/totp/disable", &json!({"code": "999999"}))
-        .await;
+    let wrong = send_code(&browser, DISABLE, "999999").await;
     assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_code(wrong).await, "invalid_code");
     let code = code_at(&secret, app.clock_now());
-    let off = browser
-        .post_json("/api/auth/mfa/totp/disable", &json!({"code": code}))
-        .await;
+    let off = send_code(&browser, DISABLE, &code).await;
     assert_eq!(off.status(), StatusCode::NO_CONTENT);
     let me: Value = browser.get("/api/me").await.json().await.unwrap();
     assert_eq!(me["user"]["mfa_enabled"], false);
@@ -318,9 +314,7 @@ async fn turning_it_off_needs_a_code() {
         "a password alone signs in again"
     );
     // Its recovery codes went with it.
-    let again = browser
-        .post_json("/api/auth/mfa/totp/disable", &json!({"code": codes[0]}))
-        .await;
+    let again = send_code(&browser, DISABLE, &codes[0]).await;
     assert_eq!(again.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -373,6 +367,19 @@ async fn an_operator_removes_the_second_factor_of_a_user_who_lost_their_phone() 
     let mut phone = testkit::passkey::SoftAuthenticator::new("http://localhost:3000");
     let added = add_passkey(&browser, &mut phone, "Phone").await;
     assert_eq!(added.status(), StatusCode::CREATED);
+    // Codes the owner guessed without the phone have the account delayed.
+    for _ in 0..5 {
+        let guess = first_step(&app, "lost-phone@example.com").await;
+        assert_eq!(
+            verify(&guess, "000000").await.status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+    let delayed = app
+        .browser()
+        .login("lost-phone@example.com", PASSWORD)
+        .await;
+    assert_eq!(delayed.status(), StatusCode::TOO_MANY_REQUESTS);
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_backend"))
         .args(["user", "mfa-reset", "--email", "Lost-Phone@example.com"])
         .env("DATABASE_URL", app.db.url())
@@ -393,7 +400,7 @@ async fn an_operator_removes_the_second_factor_of_a_user_who_lost_their_phone() 
     assert_eq!(
         login.status(),
         StatusCode::OK,
-        "a password alone signs in again"
+        "a password alone signs in again, at once"
     );
     let unknown = std::process::Command::new(env!("CARGO_BIN_EXE_backend"))
         .args(["user", "mfa-reset", "--email", "nobody@example.com"])
@@ -421,16 +428,9 @@ async fn a_password_sign_in_racing_the_confirmation_gets_no_session() {
         owner.login("racer@example.com", PASSWORD).await.status(),
         StatusCode::OK
     );
-    let setup: Value = owner
-        .post("/api/auth/mfa/totp/setup")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let code = code_at(setup["secret"].as_str().unwrap(), app.clock_now());
-    let confirmed = owner
-        .post_json("/api/auth/mfa/totp/confirm", &json!({ "code": code }))
-        .await;
+    let secret = new_secret(&owner).await;
+    let code = code_at(&secret, app.clock_now());
+    let confirmed = send_code(&owner, CONFIRM, &code).await;
     assert_eq!(confirmed.status(), StatusCode::OK);
     let client = backend::auth::sessions::ClientInfo {
         user_agent: None,
@@ -462,15 +462,11 @@ async fn turning_it_off_is_throttled_like_a_sign_in() {
     let app = spawn_app().await;
     let (browser, secret, _) = with_totp(&app, "stolen-session@example.com").await;
     for _ in 0..5 {
-        let wrong = browser
-            .post_json("/api/auth/mfa/totp/disable", &json!({"code": "000000"}))
-            .await;
+        let wrong = send_code(&browser, DISABLE, "000000").await;
         assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
     }
     let code = code_at(&secret, app.clock_now());
-    let delayed = browser
-        .post_json("/api/auth/mfa/totp/disable", &json!({"code": code}))
-        .await;
+    let delayed = send_code(&browser, DISABLE, &code).await;
     assert_eq!(delayed.status(), StatusCode::TOO_MANY_REQUESTS);
     let me: Value = browser.get("/api/me").await.json().await.unwrap();
     assert_eq!(me["user"]["mfa_enabled"], true);
@@ -530,4 +526,99 @@ async fn a_password_reset_does_not_forgive_wrong_codes() {
         StatusCode::TOO_MANY_REQUESTS,
         "the wrong codes still count"
     );
+}
+
+#[tokio::test]
+async fn a_session_signed_in_long_ago_cannot_turn_it_on_or_off() {
+    let app = spawn_app().await;
+    // Set up at sign-in, confirmed after the window: refused, nothing on.
+    let (late, _) = app.signed_in("slow@example.com").await;
+    let secret = new_secret(&late).await;
+    app.advance(Duration::from_secs(10 * 60 + 1));
+    assert_eq!(late.refresh().await.status(), StatusCode::OK);
+    let code = code_at(&secret, app.clock_now());
+    let confirmed = send_code(&late, CONFIRM, &code).await;
+    assert_eq!(confirmed.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(confirmed).await, "reauthentication_required");
+    let again = late.post("/api/auth/mfa/totp/setup").await;
+    assert_eq!(again.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(again).await, "reauthentication_required");
+    let me: Value = late.get("/api/me").await.json().await.unwrap();
+    assert_eq!(me["user"]["mfa_enabled"], false);
+
+    // On, then a right code from a session that signed in long ago: still on.
+    let (old, secret, codes) = with_totp(&app, "left-open@example.com").await;
+    app.advance(Duration::from_secs(10 * 60));
+    assert_eq!(old.refresh().await.status(), StatusCode::OK);
+    let code = code_at(&secret, app.clock_now());
+    let off = send_code(&old, DISABLE, &code).await;
+    assert_eq!(off.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(off).await, "reauthentication_required");
+    let me: Value = old.get("/api/me").await.json().await.unwrap();
+    assert_eq!(me["user"]["mfa_enabled"], true);
+
+    // Signing in again (password and code) is what it takes.
+    let fresh = first_step(&app, "left-open@example.com").await;
+    assert_eq!(verify(&fresh, &codes[0]).await.status(), StatusCode::OK);
+    let off = send_code(&fresh, DISABLE, &codes[1]).await;
+    assert_eq!(off.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn a_session_ended_while_confirming_does_not_turn_it_on() {
+    let app = spawn_app().await;
+    let (browser, auth) = app.signed_in("ended@example.com").await;
+    let secret = new_secret(&browser).await;
+    // "Sign out everywhere" from another device commits after this request's access token
+    // was checked: the confirmation itself must see it.
+    app.state
+        .store
+        .revoke_session(&auth.session.id, None, app.clock_now_ms())
+        .await
+        .unwrap();
+    let code = code_at(&secret, app.clock_now());
+    let confirmed = app
+        .state
+        .mfa
+        .confirm(&auth.user.id, &auth.session.id, &code)
+        .await;
+    assert_eq!(
+        confirmed.err().map(|error| error.code()),
+        Some(shared::ErrorCode::ReauthenticationRequired)
+    );
+    let user = app.user(&auth.user.id).await;
+    assert!(user.totp_enabled_at.is_none(), "TOTP stayed off");
+}
+
+#[tokio::test]
+async fn a_ticket_ends_when_its_password_changes_or_totp_is_turned_off() {
+    let app = spawn_app().await;
+    let (owner, secret, _) = with_totp(&app, "ticket@example.com").await;
+    // A thief's password step, then the owner changes the password.
+    let thief = first_step(&app, "ticket@example.com").await;
+    let changed = owner
+        .post_json(
+            "/api/auth/password/change",
+            &json!({"current_password": PASSWORD, "new_password": "a new long passphrase"}),
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+    let late = verify(&thief, &code_at(&secret, app.clock_now())).await;
+    assert_eq!(late.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(late).await, "mfa_ticket_invalid");
+
+    // A ticket from before TOTP was turned off and on again is no good either.
+    let (owner, secret, codes) = with_totp(&app, "cycle@example.com").await;
+    let waiting = first_step(&app, "cycle@example.com").await;
+    let off = send_code(&owner, DISABLE, &codes[0]).await;
+    assert_eq!(off.status(), StatusCode::NO_CONTENT);
+    app.advance(Duration::from_millis(1));
+    let renewed = new_secret(&owner).await;
+    assert_ne!(renewed, secret);
+    let on = send_code(&owner, CONFIRM, &code_at(&renewed, app.clock_now())).await;
+    assert_eq!(on.status(), StatusCode::OK);
+    app.advance(Duration::from_secs(30));
+    let stale = verify(&waiting, &code_at(&renewed, app.clock_now())).await;
+    assert_eq!(stale.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(stale).await, "mfa_ticket_invalid");
 }

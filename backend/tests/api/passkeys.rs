@@ -12,9 +12,19 @@ use crate::helpers::*;
 /// The origin the server's relying party is (`PUBLIC_URL`'s default in development).
 const ORIGIN: &str = "http://localhost:3000";
 
-/// Request options for a passkey sign-in.
-async fn login_options(app: &TestApp) -> Value {
-    app.browser()
+/// The passkeys the browser's user has, as listed.
+async fn listed(browser: &Browser) -> Value {
+    browser
+        .get("/api/auth/passkeys")
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Request options for a passkey sign-in, asked for in `browser`.
+async fn start_login(browser: &Browser) -> Value {
+    browser
         .post("/api/auth/passkeys/login/start")
         .await
         .json()
@@ -22,14 +32,24 @@ async fn login_options(app: &TestApp) -> Value {
         .unwrap()
 }
 
-/// Posts an assertion (or anything in its place) to finish a passkey sign-in.
-async fn finish_login(app: &TestApp, credential: &Value) -> reqwest::Response {
-    app.browser()
+/// Posts an assertion (or anything in its place) to finish a passkey sign-in in `browser`.
+async fn finish_login_in(browser: &Browser, credential: &Value) -> reqwest::Response {
+    browser
         .post_json(
             "/api/auth/passkeys/login/finish",
             &json!({ "credential": credential }),
         )
         .await
+}
+
+/// Request options for a passkey sign-in, in a browser of its own.
+async fn login_options(app: &TestApp) -> Value {
+    start_login(&app.browser()).await
+}
+
+/// Finishes a passkey sign-in in a browser of its own.
+async fn finish_login(app: &TestApp, credential: &Value) -> reqwest::Response {
+    finish_login_in(&app.browser(), credential).await
 }
 
 /// Creation options for a new passkey of the browser's user.
@@ -57,19 +77,9 @@ async fn passkey_login(
     browser: &Browser,
     authenticator: &mut SoftAuthenticator,
 ) -> reqwest::Response {
-    let options: Value = browser
-        .post("/api/auth/passkeys/login/start")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let options = start_login(browser).await;
     let credential = authenticator.get(&options, None).unwrap();
-    browser
-        .post_json(
-            "/api/auth/passkeys/login/finish",
-            &json!({ "credential": credential }),
-        )
-        .await
+    finish_login_in(browser, &credential).await
 }
 
 #[tokio::test]
@@ -97,12 +107,7 @@ async fn passkeys_are_added_listed_and_sign_in_without_email_or_password() {
         add_passkey(&browser, &mut phone, "Phone").await.status(),
         StatusCode::CREATED
     );
-    let list: Value = browser
-        .get("/api/auth/passkeys")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = listed(&browser).await;
     let names: Vec<&str> = list
         .as_array()
         .unwrap()
@@ -120,12 +125,7 @@ async fn passkeys_are_added_listed_and_sign_in_without_email_or_password() {
         assert_eq!(body["user"]["email"], "keys@example.com");
         assert_eq!(fresh.get("/api/me").await.status(), StatusCode::OK);
     }
-    let list: Value = browser
-        .get("/api/auth/passkeys")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = listed(&browser).await;
     assert!(list[0]["last_used_at"].is_i64());
 }
 
@@ -294,12 +294,7 @@ async fn registration_is_refused_when_replayed_from_elsewhere_or_misnamed() {
     let credential = wrong_site.create(&options).unwrap();
     let refused = finish_register(&browser, &credential, "x").await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
-    let list: Value = browser
-        .get("/api/auth/passkeys")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = listed(&browser).await;
     assert_eq!(list, json!([]));
 }
 
@@ -357,4 +352,96 @@ async fn abandoned_passkey_sign_ins_are_limited_per_ip_and_completed_ones_are_no
             .status(),
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn a_session_signed_in_long_ago_cannot_add_or_remove_passkeys() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in("left-open@example.com").await;
+    let mut laptop = SoftAuthenticator::new(ORIGIN);
+    let added: Value = add_passkey(&browser, &mut laptop, "Laptop")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/api/auth/passkeys/{}", added["id"].as_str().unwrap());
+
+    // A ceremony started within the window and finished after it.
+    app.advance(Duration::from_secs(6 * 60));
+    let options = register_options(&browser).await;
+    let mut thief = SoftAuthenticator::new(ORIGIN);
+    let credential = thief.create(&options).unwrap();
+    app.advance(Duration::from_secs(4 * 60 + 1));
+    assert_eq!(browser.refresh().await.status(), StatusCode::OK);
+    let late = finish_register(&browser, &credential, "Thief").await;
+    assert_eq!(late.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(late).await, "reauthentication_required");
+
+    let start = browser.post("/api/auth/passkeys/register/start").await;
+    assert_eq!(start.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(start).await, "reauthentication_required");
+    let remove = browser.delete(&path).await;
+    assert_eq!(remove.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(remove).await, "reauthentication_required");
+    let list = listed(&browser).await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "nothing changed");
+    // Listing needs no recent sign-in, and neither does signing in with the passkey.
+    let fresh = app.browser();
+    assert_eq!(
+        passkey_login(&fresh, &mut laptop).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(fresh.delete(&path).await.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn a_session_ended_while_adding_a_passkey_adds_none() {
+    let app = spawn_app().await;
+    let (browser, auth) = app.signed_in("ended@example.com").await;
+    let options = register_options(&browser).await;
+    let mut key = SoftAuthenticator::new(ORIGIN);
+    let credential = key.create(&options).unwrap();
+    // "Sign out everywhere" commits after this request's access token was checked.
+    app.state
+        .store
+        .revoke_session(&auth.session.id, None, app.clock_now_ms())
+        .await
+        .unwrap();
+    let added = app
+        .state
+        .passkeys
+        .register_finish(&auth.user.id, &auth.session.id, &credential, "Key")
+        .await;
+    assert_eq!(
+        added.err().map(|error| error.code()),
+        Some(shared::ErrorCode::ReauthenticationRequired)
+    );
+    let stored = app.state.store.passkeys_of(&auth.user.id).await.unwrap();
+    assert!(stored.is_empty(), "no passkey was stored");
+}
+
+#[tokio::test]
+async fn a_cloned_authenticator_racing_itself_signs_in_once_per_counter_value() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in("cloned@example.com").await;
+    let mut original = SoftAuthenticator::new(ORIGIN);
+    assert_eq!(
+        add_passkey(&browser, &mut original, "Key").await.status(),
+        StatusCode::CREATED
+    );
+    for round in 1..=8 {
+        let mut clone = original.clone();
+        let (first, second) = tokio::join!(login_options(&app), login_options(&app));
+        let a = original.get(&first, None).unwrap();
+        let b = clone.get(&second, None).unwrap();
+        let (a, b) = tokio::join!(finish_login(&app, &a), finish_login(&app, &b));
+        let signed_in = [a.status(), b.status()]
+            .iter()
+            .filter(|status| **status == StatusCode::OK)
+            .count();
+        assert_eq!(
+            signed_in, 1,
+            "round {round}: one counter value, {signed_in} sign-ins"
+        );
+    }
 }
