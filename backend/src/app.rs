@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::auth::accounts::Accounts;
+use crate::auth::audit::{self, Audit};
 use crate::auth::device::DeviceCookies;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::mfa::Mfa;
@@ -101,6 +102,10 @@ impl Application {
             devices: Arc::new(devices),
             clock: Arc::clone(&clock),
         };
+        let audit = Audit {
+            store: store.clone(),
+            clock: Arc::clone(&clock),
+        };
         let sessions = Sessions {
             store: store.clone(),
             jwt: Arc::clone(&jwt),
@@ -112,6 +117,7 @@ impl Application {
                 session: config.refresh_token_ttl,
                 reuse_grace: config.refresh_reuse_grace,
             },
+            audit: audit.clone(),
         };
         let transport = MailTransport::new(&config.mail_url)?;
         tracing::info!(to = %config.mail_url.describe(), "emails go");
@@ -159,6 +165,7 @@ impl Application {
             recovery,
             mfa,
             passkeys,
+            audit,
         };
         Ok(Self {
             listener,
@@ -241,7 +248,7 @@ fn spawn_background_tasks(state: &AppState) -> Vec<JoinHandle<()>> {
 
 /// Deletes login failures past their retention (never a failure that still counts
 /// towards a streak), link tokens and sign-in tickets long expired, and sessions long
-/// ended. Runs every 10 minutes.
+/// ended, and audit events older than a year. Runs every 10 minutes.
 pub async fn housekeeping(state: &AppState) -> sqlx::Result<()> {
     let now = state.clock.now_ms();
     state
@@ -260,6 +267,10 @@ pub async fn housekeeping(state: &AppState) -> sqlx::Result<()> {
     state
         .store
         .delete_sessions_ended_before(now - SESSION_RETENTION_MS)
+        .await?;
+    state
+        .store
+        .delete_audit_events_before(now - audit::RETENTION_MS)
         .await?;
     Ok(())
 }

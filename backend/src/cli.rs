@@ -12,6 +12,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::app::{Application, shutdown_signal};
 use crate::auth::accounts;
+use crate::auth::audit::{Action, record_operator_action};
 use crate::auth::password::PasswordHasher;
 use crate::clock::{DatabaseClock, millis};
 use crate::config::{Config, DatabaseArgs, ServeArgs};
@@ -50,6 +51,17 @@ pub enum Command {
     /// Manage secrets.
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Print the audit log, newest first.
+    Audit {
+        /// Only the events of the user with this email.
+        #[arg(long)]
+        email: Option<String>,
+        /// How many events at most.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
 }
 
 /// `backend user …`.
@@ -131,7 +143,42 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", random_token(48));
             Ok(())
         }
+        Command::Audit { email, limit, db } => {
+            init_tracing("warn")?;
+            audit_log(email.as_deref(), limit, &db).await
+        }
     }
+}
+
+/// Prints the audit log, one event a line: time (UTC), action, user, IP, detail, user
+/// agent.
+async fn audit_log(email: Option<&str>, limit: i64, db: &DatabaseArgs) -> anyhow::Result<()> {
+    let store = open(db).await?;
+    let user_id = match email {
+        Some(email) => {
+            let email = canonical(email)?;
+            let Some(user) = store.user_by_email(&email).await? else {
+                bail!("no user with email {email}");
+            };
+            Some(user.id)
+        }
+        None => None,
+    };
+    for event in store.audit_events(user_id.as_deref(), limit.max(0)).await? {
+        let at = humantime::format_rfc3339_millis(
+            std::time::UNIX_EPOCH + Duration::from_millis(u64::try_from(event.at).unwrap_or(0)),
+        );
+        let dash = || "-".to_owned();
+        println!(
+            "{at} {} user={} ip={} detail={} user_agent={:?}",
+            event.action,
+            event.user_id.unwrap_or_else(dash),
+            event.ip.unwrap_or_else(dash),
+            event.detail.unwrap_or_else(dash),
+            event.user_agent.unwrap_or_default(),
+        );
+    }
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -192,12 +239,16 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
                 password: raw,
             };
             match accounts::create_account(&store, &hasher, &credentials, role, now).await {
-                Ok(user) => println!(
-                    "created {} user {} ({})",
-                    role.as_str(),
-                    user.email,
-                    user.id
-                ),
+                Ok(user) => {
+                    let action = Action::AccountCreated;
+                    record_operator_action(&store, now, action, &user.email, role.as_str()).await?;
+                    println!(
+                        "created {} user {} ({})",
+                        role.as_str(),
+                        user.email,
+                        user.id
+                    );
+                }
                 Err(error) if error.code() == ErrorCode::EmailTaken => {
                     bail!("a user with email {email} already exists")
                 }
@@ -209,9 +260,12 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::SetRole { email, role, db } => {
             let email = canonical(&email)?;
-            if !open(&db).await?.set_role(&email, role).await? {
+            let store = open(&db).await?;
+            if !store.set_role(&email, role).await? {
                 bail!("no user with email {email}");
             }
+            let now = store.database_time_ms().await?;
+            record_operator_action(&store, now, Action::RoleChanged, &email, role.as_str()).await?;
             println!("{email} is now {}", role.as_str());
         }
         UserCommand::Disable { email, db } => {
@@ -223,6 +277,7 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
             if store.disable_user(&email, now).await?.is_none() {
                 bail!("no user with email {email}");
             }
+            record_operator_action(&store, now, Action::AccountDisabled, &email, "disable").await?;
             println!("disabled {email} and revoked its sessions");
         }
         UserCommand::MfaReset { email, db } => {
@@ -232,6 +287,7 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
             if store.reset_mfa(&email, now).await?.is_none() {
                 bail!("no user with email {email}");
             }
+            record_operator_action(&store, now, Action::MfaReset, &email, "mfa-reset").await?;
             println!("removed the second factors of {email} and revoked its sessions");
         }
         UserCommand::VerifyEmail { email, db } => {
@@ -241,6 +297,8 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
             if !store.mark_email_verified(&email, now).await? {
                 bail!("no user with email {email}");
             }
+            record_operator_action(&store, now, Action::EmailVerified, &email, "verify-email")
+                .await?;
             println!("{email} is verified");
         }
     }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::auth::accounts::Accounts;
+use crate::auth::audit::Audit;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::mfa::Mfa;
 use crate::auth::passkeys::Passkeys;
@@ -38,4 +39,6 @@ pub struct AppState {
     pub mfa: Mfa,
     /// Passkeys.
     pub passkeys: Passkeys,
+    /// The audit log.
+    pub audit: Audit,
 }

@@ -249,6 +249,24 @@ pub struct Registered {
     pub session: Option<SessionView>,
 }
 
+/// One event of the audit log (`GET /api/admin/audit`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Unix seconds (the list is in the order of the stored milliseconds).
+    pub at: i64,
+    /// What happened: `sign_in`, `sign_in_failed`, `refresh_token_reuse`, `sign_out`,
+    /// `password_changed`, `totp_enabled`, `passkey_added`, … (see the README).
+    pub action: String,
+    /// Whose account it concerns, when known.
+    pub user_id: Option<String>,
+    /// The client's address (none for an operator's command).
+    pub ip: Option<String>,
+    /// The client's `User-Agent`.
+    pub user_agent: Option<String>,
+    /// More about it: how a sign-in was made, a passkey's name, a session id.
+    pub detail: Option<String>,
+}
+
 /// Answer of `GET /api/me`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MeResponse {

@@ -10,9 +10,9 @@ pub mod names;
 pub mod validation;
 
 pub use api::{
-    AuthResponse, Credentials, EmailVerification, ForgotPassword, HealthResponse, MeResponse,
-    MfaCode, MfaMethod, MfaRequired, PasskeyInfo, PasswordChange, PasswordReset, Product,
-    RecoveryCodes, Registered, Role, SessionInfo, SessionView, TotpSetup, UserView,
+    AuditEvent, AuthResponse, Credentials, EmailVerification, ForgotPassword, HealthResponse,
+    MeResponse, MfaCode, MfaMethod, MfaRequired, PasskeyInfo, PasswordChange, PasswordReset,
+    Product, RecoveryCodes, Registered, Role, SessionInfo, SessionView, TotpSetup, UserView,
 };
 pub use claims::Claims;
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};

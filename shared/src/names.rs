@@ -58,6 +58,8 @@ pub mod paths {
     pub const PRODUCTS: &str = "/api/products";
     /// `GET`: every user (admins only).
     pub const ADMIN_USERS: &str = "/api/admin/users";
+    /// `GET`: the audit log, newest first (admins only; `?user_id=…&limit=…`).
+    pub const ADMIN_AUDIT: &str = "/api/admin/audit";
     /// `GET`: liveness.
     pub const HEALTH: &str = "/api/health";
     /// `GET`: readiness (the database answers).

@@ -2,6 +2,7 @@
 //! (register, login, refresh, logout, account recovery) that combine them over the store.
 
 pub mod accounts;
+pub mod audit;
 pub mod device;
 pub mod jwt;
 pub mod mfa;

@@ -134,13 +134,13 @@ impl Recovery {
     }
 
     /// Marks the email of a verification link's user verified.
-    pub async fn verify_email(&self, token: &str) -> Result<(), Error> {
+    pub async fn verify_email(&self, token: &str) -> Result<String, Error> {
         if !is_token_shaped(token) {
             return Err(Error::new(ErrorCode::InvalidLink));
         }
         let now = self.clock.now_ms();
         match self.store.verify_email(&sha256_hex(token), now).await? {
-            Some(_) => Ok(()),
+            Some(user_id) => Ok(user_id),
             None => Err(Error::new(ErrorCode::InvalidLink)),
         }
     }

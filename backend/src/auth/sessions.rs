@@ -9,6 +9,7 @@ use crate::error::Error;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::audit::{Action, Audit, Event};
 use super::jwt::JwtKeys;
 use super::refresh_token::RefreshTokens;
 use super::revocation::RevokedSessions;
@@ -20,8 +21,21 @@ use crate::store::{ActingSession, SessionRow, Store, UserRow};
 pub enum Proof {
     /// A password (or a new account): not enough for an account with TOTP on.
     Password,
-    /// A second factor was passed too (a TOTP or recovery code), or a passkey.
+    /// A password and a second factor (a TOTP or recovery code).
     SecondFactor,
+    /// A passkey, which counts as both.
+    Passkey,
+}
+
+impl Proof {
+    /// Its name in the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::SecondFactor => "second_factor",
+            Self::Passkey => "passkey",
+        }
+    }
 }
 /// Who is signing in from where, recorded on the session.
 #[derive(Debug, Clone, Default)]
@@ -110,10 +124,12 @@ pub struct Sessions {
     pub clock: Arc<dyn Clock>,
     /// Token and session lifetimes.
     pub lifetimes: Lifetimes,
+    /// Records refresh-token reuse.
+    pub audit: Audit,
 }
 
 impl Sessions {
-    /// Starts a session for a user who just proved who they are.
+    /// Starts a session for a user who just proved who they are, and records the sign-in.
     pub async fn start(
         &self,
         user: UserRow,
@@ -129,8 +145,8 @@ impl Sessions {
             last_used_at: now,
             expires_at: now + millis(self.lifetimes.session),
             revoked_at: None,
-            user_agent: client.user_agent,
-            ip: Some(client.ip),
+            user_agent: client.user_agent.clone(),
+            ip: Some(client.ip.clone()),
         };
         // Conditional on the account still being enabled, its password still the one
         // checked, and, for a password alone, TOTP still off: a sign-in racing `user
@@ -141,7 +157,7 @@ impl Sessions {
             .create_session(
                 &session,
                 &user.password_hash,
-                proof == Proof::SecondFactor,
+                proof != Proof::Password,
                 &refresh_token::hash(&refresh_token),
                 MAX_LIVE_SESSIONS,
             )
@@ -159,6 +175,8 @@ impl Sessions {
             }));
         };
         self.reject(ended);
+        let event = Event::new(Action::SignIn, &user.id, &client).detail(proof.as_str());
+        self.audit.record(event).await;
         self.issue(user, session, refresh_token, now)
     }
 
@@ -168,7 +186,11 @@ impl Sessions {
     /// - The token rotated away last, replayed within the grace window (two tabs racing),
     ///   gets the same successor the rotation issued; the session does not fork.
     /// - Any other replay of a rotated token is theft or a bug: the whole session is revoked.
-    pub async fn refresh(&self, presented: &str) -> Result<IssuedTokens, Error> {
+    pub async fn refresh(
+        &self,
+        presented: &str,
+        client: &ClientInfo,
+    ) -> Result<IssuedTokens, Error> {
         let invalid = || Error::new(ErrorCode::InvalidRefreshToken);
         if !is_token_shaped(presented) {
             return Err(invalid());
@@ -212,6 +234,8 @@ impl Sessions {
             "refresh token reuse detected; revoking the session"
         );
         self.revoke(&known.session_id, None).await?;
+        let event = Event::new(Action::RefreshTokenReuse, &known.user_id, client);
+        self.audit.record(event.detail(&known.session_id)).await;
         Err(invalid())
     }
 
@@ -285,12 +309,14 @@ impl Sessions {
     }
 
     /// Ends the session behind whichever of the two tokens is presented. Never fails on
-    /// missing, stale or foreign tokens: logout is idempotent.
+    /// missing, stale or foreign tokens: logout is idempotent. Returns the user of the
+    /// refresh token's session, when it named one.
     pub async fn logout(
         &self,
         refresh: Option<&str>,
         access_session_id: Option<&str>,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<String>, Error> {
+        let mut user_id = None;
         let mut session_ids: Vec<String> =
             access_session_id.map(str::to_owned).into_iter().collect();
         // Refused here at once, even if the database cannot be reached to end the session.
@@ -300,14 +326,16 @@ impl Sessions {
                 .store
                 .refresh_token_state(&refresh_token::hash(token))
                 .await?
-            && !session_ids.contains(&known.session_id)
         {
-            session_ids.push(known.session_id);
+            user_id = Some(known.user_id);
+            if !session_ids.contains(&known.session_id) {
+                session_ids.push(known.session_id);
+            }
         }
         for session_id in session_ids {
             self.revoke(&session_id, None).await?;
         }
-        Ok(())
+        Ok(user_id)
     }
 
     /// Rejects the access tokens of sessions just revoked, on this instance at once, until

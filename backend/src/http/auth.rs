@@ -11,12 +11,14 @@ use axum_extra::extract::cookie::CookieJar;
 use shared::{AuthResponse, Credentials, ErrorCode, PasswordChange, Registered};
 
 use shared::names::paths;
+use shared::validation::canonical_email;
 
 use super::cookies;
 use super::error::ApiError;
 use super::extract::{AppJson, AuthUser, access_token, verify_access_token};
 use super::{HttpState, views};
 use crate::auth::accounts;
+use crate::auth::audit::{Action, Event, Named};
 use crate::auth::sessions::{ClientInfo, IssuedTokens, Proof};
 use crate::store::UserRow;
 
@@ -65,6 +67,8 @@ async fn register(
     AppJson(credentials): AppJson<Credentials>,
 ) -> Result<(StatusCode, CookieJar, Json<Registered>), ApiError> {
     let user = state.accounts.register(credentials).await?;
+    let created = Event::new(Action::AccountCreated, &user.id, &client);
+    state.audit.record(created).await;
     // The account exists either way; a link that could not be made is asked for again
     // from the home page or by signing in.
     if let Err(error) = state.recovery.send_verification(&user).await {
@@ -94,10 +98,20 @@ async fn login(
     AppJson(credentials): AppJson<Credentials>,
 ) -> Result<Response, ApiError> {
     let device_cookie = state.cookies.get(&jar, cookies::DEVICE);
-    let signed_in = state
+    let named = canonical_email(&credentials.email).map_or(Named::Nobody, Named::Email);
+    let signed_in = match state
         .accounts
         .login(credentials, &client.ip, device_cookie.as_deref())
-        .await?;
+        .await
+    {
+        Ok(signed_in) => signed_in,
+        Err(error) => {
+            if error.code() == ErrorCode::InvalidCredentials {
+                state.audit.sign_in_failed(named, &client, "password");
+            }
+            return Err(error.into());
+        }
+    };
     if state.config.require_verified_email && signed_in.user.email_verified_at.is_none() {
         // The password is proven, so the answer may say why, and the link is sent again
         // (at most one a minute) for a user who lost the first.
@@ -151,19 +165,22 @@ async fn change_password(
         )
         .await?;
     state.sessions.reject(ended);
+    let event = Event::new(Action::PasswordChanged, &auth.user_id, &client);
+    state.audit.record(event).await;
     let jar = with_device_cookie(&state, jar, &changed.user, changed.device_id.as_deref());
     Ok((StatusCode::NO_CONTENT, jar))
 }
 
 async fn refresh(
     State(state): State<HttpState>,
+    client: ClientInfo,
     jar: CookieJar,
 ) -> Result<TokenResponse, (CookieJar, ApiError)> {
     let presented = state
         .cookies
         .get(&jar, cookies::REFRESH)
         .unwrap_or_default();
-    match state.sessions.refresh(&presented).await {
+    match state.sessions.refresh(&presented, &client).await {
         Ok(issued) => Ok(respond(&state, jar, &issued)),
         Err(error) if error.code() == ErrorCode::InvalidRefreshToken => {
             Err((state.cookies.clear(jar), error.into()))
@@ -177,44 +194,55 @@ async fn refresh(
 /// the server ended the session too.
 async fn logout(
     State(state): State<HttpState>,
+    client: ClientInfo,
     request: Request,
 ) -> (CookieJar, Result<StatusCode, ApiError>) {
     let jar = CookieJar::from_headers(request.headers());
     let refresh = state.cookies.get(&jar, cookies::REFRESH);
     // The access token names the session too, should the refresh cookie be missing.
-    let access_session = access_token(request.headers(), &state)
+    let claims = access_token(request.headers(), &state)
         .ok()
-        .and_then(|token| verify_access_token(&state, &token).ok())
-        .map(|claims| claims.sid);
+        .and_then(|token| verify_access_token(&state, &token).ok());
     let ended = state
         .sessions
-        .logout(refresh.as_deref(), access_session.as_deref())
+        .logout(refresh.as_deref(), claims.as_ref().map(|c| c.sid.as_str()))
         .await;
-    (
-        state.cookies.clear(jar),
-        ended
-            .map(|()| StatusCode::NO_CONTENT)
-            .map_err(ApiError::from),
-    )
+    let result = match ended {
+        Ok(user_id) => {
+            if let Some(user_id) = claims.map(|c| c.sub).or(user_id) {
+                let event = Event::new(Action::SignOut, &user_id, &client);
+                state.audit.record(event).await;
+            }
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Err(error) => Err(ApiError::from(error)),
+    };
+    (state.cookies.clear(jar), result)
 }
 
 async fn logout_all(
     State(state): State<HttpState>,
     user: AuthUser,
+    client: ClientInfo,
     jar: CookieJar,
 ) -> Result<(StatusCode, CookieJar), ApiError> {
     state.sessions.revoke_all(&user.user_id, None).await?;
+    let event = Event::new(Action::SignOutEverywhere, &user.user_id, &client);
+    state.audit.record(event).await;
     Ok((StatusCode::NO_CONTENT, state.cookies.clear(jar)))
 }
 
 async fn logout_others(
     State(state): State<HttpState>,
     user: AuthUser,
+    client: ClientInfo,
 ) -> Result<StatusCode, ApiError> {
     state
         .sessions
         .revoke_all(&user.user_id, Some(&user.session_id))
         .await?;
+    let event = Event::new(Action::SignOutOthers, &user.user_id, &client);
+    state.audit.record(event).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

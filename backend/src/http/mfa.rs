@@ -16,7 +16,9 @@ use super::cookies;
 use super::error::ApiError;
 use super::extract::{AppJson, AuthUser};
 use crate::auth::accounts::SignedIn;
+use crate::auth::audit::{Action, Event, Named};
 use crate::auth::sessions::{ClientInfo, Proof};
+use crate::crypto::sha256_hex;
 
 /// Routes of the second factor (under `/api/auth`, with its body limit).
 pub fn router() -> Router<HttpState> {
@@ -41,6 +43,7 @@ async fn setup(
 async fn confirm(
     State(state): State<HttpState>,
     user: AuthUser,
+    client: ClientInfo,
     AppJson(body): AppJson<MfaCode>,
 ) -> Result<Json<RecoveryCodes>, ApiError> {
     let (recovery_codes, ended) = state
@@ -48,6 +51,8 @@ async fn confirm(
         .confirm(&user.user_id, &user.session_id, &body.code)
         .await?;
     state.sessions.reject(ended);
+    let event = Event::new(Action::TotpEnabled, &user.user_id, &client);
+    state.audit.record(event).await;
     Ok(Json(RecoveryCodes { recovery_codes }))
 }
 
@@ -61,6 +66,8 @@ async fn disable(
         .mfa
         .disable(&user.user_id, &user.session_id, &body.code, &client.ip)
         .await?;
+    let event = Event::new(Action::TotpDisabled, &user.user_id, &client);
+    state.audit.record(event).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -75,7 +82,17 @@ async fn verify(
     let Some(ticket) = state.cookies.get(&jar, cookies::MFA_TICKET) else {
         return Err(ApiError::new(ErrorCode::MfaTicketInvalid));
     };
-    let SignedIn { user, device_id } = state.mfa.verify(&ticket, &body.code, &client.ip).await?;
+    let SignedIn { user, device_id } = match state.mfa.verify(&ticket, &body.code, &client.ip).await
+    {
+        Ok(signed_in) => signed_in,
+        Err(error) => {
+            if error.code() == ErrorCode::InvalidCode {
+                let named = Named::Ticket(sha256_hex(&ticket));
+                state.audit.sign_in_failed(named, &client, "code");
+            }
+            return Err(error.into());
+        }
+    };
     let issued = state
         .sessions
         .start(user, client, Proof::SecondFactor)

@@ -15,6 +15,7 @@ use super::HttpState;
 use super::auth::{respond, with_device_cookie};
 use super::error::ApiError;
 use super::extract::{AppJson, AuthUser};
+use crate::auth::audit::{Action, Event, Named};
 use crate::auth::sessions::{ClientInfo, Proof};
 use crate::store::PasskeyRow;
 
@@ -73,6 +74,7 @@ async fn register_start(
 async fn register_finish(
     State(state): State<HttpState>,
     user: AuthUser,
+    client: ClientInfo,
     AppJson(body): AppJson<NewPasskeyBody>,
 ) -> Result<(StatusCode, Json<PasskeyInfo>), ApiError> {
     let (row, ended) = state
@@ -85,6 +87,8 @@ async fn register_finish(
         )
         .await?;
     state.sessions.reject(ended);
+    let event = Event::new(Action::PasskeyAdded, &user.user_id, &client).detail(&row.name);
+    state.audit.record(event).await;
     Ok((StatusCode::CREATED, Json(info(row))))
 }
 
@@ -99,6 +103,7 @@ async fn list(
 async fn remove(
     State(state): State<HttpState>,
     user: AuthUser,
+    client: ClientInfo,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     if state
@@ -106,6 +111,8 @@ async fn remove(
         .remove(&user.user_id, &user.session_id, &id)
         .await?
     {
+        let event = Event::new(Action::PasskeyRemoved, &user.user_id, &client).detail(&id);
+        state.audit.record(event).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::new(ErrorCode::NotFound))
@@ -126,11 +133,18 @@ async fn login_finish(
     jar: CookieJar,
     AppJson(body): AppJson<PasskeyLoginBody>,
 ) -> Result<Response, ApiError> {
-    let user = state.passkeys.login_finish(&body.credential).await?;
-    let issued = state
-        .sessions
-        .start(user, client, Proof::SecondFactor)
-        .await?;
+    let user = match state.passkeys.login_finish(&body.credential).await {
+        Ok(user) => user,
+        Err(error) => {
+            if error.code() == ErrorCode::InvalidCredentials {
+                state
+                    .audit
+                    .sign_in_failed(Named::Nobody, &client, "passkey");
+            }
+            return Err(error.into());
+        }
+    };
+    let issued = state.sessions.start(user, client, Proof::Passkey).await?;
     let jar = with_device_cookie(&state, jar, &issued.user, None);
     Ok(respond(&state, jar, &issued).into_response())
 }

@@ -13,6 +13,7 @@ use super::HttpState;
 use super::auth::with_device_cookie;
 use super::error::ApiError;
 use super::extract::{AppJson, AuthUser};
+use crate::auth::audit::{Action, Event};
 use crate::auth::sessions::ClientInfo;
 
 /// Routes of account recovery (under `/api/auth`, with its body limit).
@@ -39,20 +40,26 @@ async fn forgot(
 /// its owner signs in past an attacker's failed guesses.
 async fn reset(
     State(state): State<HttpState>,
+    client: ClientInfo,
     jar: CookieJar,
     AppJson(body): AppJson<PasswordReset>,
 ) -> Result<(StatusCode, CookieJar), ApiError> {
     let (user, ended) = state.recovery.reset(&body).await?;
     state.sessions.reject(ended);
+    let event = Event::new(Action::PasswordReset, &user.id, &client);
+    state.audit.record(event).await;
     let jar = with_device_cookie(&state, jar, &user, None);
     Ok((StatusCode::NO_CONTENT, jar))
 }
 
 async fn verify(
     State(state): State<HttpState>,
+    client: ClientInfo,
     AppJson(body): AppJson<EmailVerification>,
 ) -> Result<StatusCode, ApiError> {
-    state.recovery.verify_email(&body.token).await?;
+    let user_id = state.recovery.verify_email(&body.token).await?;
+    let event = Event::new(Action::EmailVerified, &user_id, &client);
+    state.audit.record(event).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

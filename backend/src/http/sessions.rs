@@ -11,6 +11,8 @@ use shared::names::paths;
 use super::error::ApiError;
 use super::extract::AuthUser;
 use super::{HttpState, views};
+use crate::auth::audit::{Action, Event};
+use crate::auth::sessions::ClientInfo;
 
 /// Routes for listing and revoking sessions.
 pub fn router() -> Router<HttpState> {
@@ -38,9 +40,12 @@ async fn list(
 async fn revoke(
     State(state): State<HttpState>,
     auth: AuthUser,
+    client: ClientInfo,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     if state.sessions.revoke(&id, Some(&auth.user_id)).await? {
+        let event = Event::new(Action::SessionRevoked, &auth.user_id, &client).detail(&id);
+        state.audit.record(event).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::new(ErrorCode::NotFound))

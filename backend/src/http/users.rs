@@ -1,9 +1,11 @@
-//! `/api/me` and `/api/admin/users`.
+//! `/api/me`, `/api/admin/users` and `/api/admin/audit`.
 
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use shared::{ErrorCode, MeResponse, Role, UserView};
+use serde::Deserialize;
+use shared::{AuditEvent, ErrorCode, MeResponse, Role, UserView};
 
 use shared::names::paths;
 
@@ -16,6 +18,19 @@ pub fn router() -> Router<HttpState> {
     Router::new()
         .route(paths::ME, get(me))
         .route(paths::ADMIN_USERS, get(list_users))
+        .route(paths::ADMIN_AUDIT, get(audit_log))
+}
+
+/// Most events one page of the audit log holds, and how many it holds by default.
+const AUDIT_MAX_LIMIT: i64 = 1000;
+const AUDIT_DEFAULT_LIMIT: i64 = 100;
+
+/// `?user_id=…&limit=…`, both optional.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    user_id: Option<String>,
+    limit: Option<i64>,
 }
 
 async fn me(State(state): State<HttpState>, auth: AuthUser) -> Result<Json<MeResponse>, ApiError> {
@@ -33,9 +48,37 @@ async fn list_users(
     State(state): State<HttpState>,
     auth: AuthUser,
 ) -> Result<Json<Vec<UserView>>, ApiError> {
-    if auth.role != Role::Admin {
-        return Err(ApiError::new(ErrorCode::Forbidden));
-    }
+    require_admin(&auth)?;
     let users = state.store.list_users().await?;
     Ok(Json(users.iter().map(views::user).collect()))
+}
+
+/// The newest events (of one user, with `user_id`), newest first; `limit` from 1 to 1000
+/// (default 100), anything else 422.
+async fn audit_log(
+    State(state): State<HttpState>,
+    auth: AuthUser,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Json<Vec<AuditEvent>>, ApiError> {
+    require_admin(&auth)?;
+    let Ok(Query(query)) = query else {
+        return Err(ApiError::new(ErrorCode::InvalidBody));
+    };
+    let limit = query.limit.unwrap_or(AUDIT_DEFAULT_LIMIT);
+    if !(1..=AUDIT_MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::new(ErrorCode::InvalidBody));
+    }
+    let rows = state
+        .store
+        .audit_events(query.user_id.as_deref(), limit)
+        .await?;
+    Ok(Json(rows.into_iter().map(views::audit_event).collect()))
+}
+
+fn require_admin(auth: &AuthUser) -> Result<(), ApiError> {
+    if auth.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(ApiError::new(ErrorCode::Forbidden))
+    }
 }

@@ -1,10 +1,10 @@
 //! Stored rows as the API shows them, in one place: times from the store's Unix
 //! milliseconds to the API's Unix seconds, and nothing the client must not see.
 
-use shared::{AuthResponse, SessionInfo, SessionView, UserView};
+use shared::{AuditEvent, AuthResponse, SessionInfo, SessionView, UserView};
 
 use crate::auth::sessions::IssuedTokens;
-use crate::store::{SessionRow, UserRow};
+use crate::store::{AuditRow, SessionRow, UserRow};
 
 /// Unix ms (the store) to Unix seconds (the API).
 fn secs(ms: i64) -> i64 {
@@ -46,5 +46,17 @@ pub fn signed_in(issued: &IssuedTokens) -> AuthResponse {
             refresh_expires_at: secs(issued.session.expires_at),
             server_time: secs(issued.now_ms),
         },
+    }
+}
+
+/// An audit event in API bodies.
+pub fn audit_event(row: AuditRow) -> AuditEvent {
+    AuditEvent {
+        at: secs(row.at),
+        action: row.action,
+        user_id: row.user_id,
+        ip: row.ip,
+        user_agent: row.user_agent,
+        detail: row.detail,
     }
 }

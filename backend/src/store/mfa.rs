@@ -226,6 +226,19 @@ impl Store {
         .await
     }
 
+    /// The user a ticket (by hash) was given to.
+    pub async fn mfa_ticket_user(&self, token_hash: &str) -> sqlx::Result<Option<super::UserRow>> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT user_id FROM mfa_tickets WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        match row {
+            Some((user_id,)) => self.user_by_id(&user_id).await,
+            None => Ok(None),
+        }
+    }
+
     /// Uses a ticket up (its sign-in is complete); false when it already was.
     pub async fn use_mfa_ticket(&self, token_hash: &str, now: i64) -> sqlx::Result<bool> {
         let done = sqlx::query(

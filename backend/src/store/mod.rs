@@ -4,6 +4,7 @@
 //! portable SQL; what differs between them is confined to [`Store::connect`].
 
 mod account_tokens;
+mod audit;
 mod mfa;
 mod passkeys;
 mod sessions;
@@ -17,6 +18,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use account_tokens::{NewAccountToken, TokenPurpose, VerificationSlot};
+pub use audit::AuditRow;
 pub use mfa::{NotEnabled, TicketTry, TotpConfirmation};
 pub use passkeys::{NewPasskey, PasskeyRow};
 pub use sessions::{ActingSession, RefreshTokenState, SessionRow};

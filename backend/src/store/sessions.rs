@@ -28,6 +28,8 @@ pub struct SessionRow {
 pub struct RefreshTokenState {
     /// The session the token belongs to.
     pub session_id: String,
+    /// Whose session it is.
+    pub user_id: String,
     /// When the token was rotated away (Unix ms; `None`: it is the current one).
     pub rotated_at: Option<i64>,
     /// When the session was revoked (Unix ms).
@@ -231,7 +233,7 @@ impl Store {
         token_hash: &str,
     ) -> sqlx::Result<Option<RefreshTokenState>> {
         sqlx::query_as(
-            "SELECT t.session_id, t.rotated_at, s.revoked_at, s.expires_at \
+            "SELECT t.session_id, s.user_id, t.rotated_at, s.revoked_at, s.expires_at \
              FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id \
              WHERE t.token_hash = $1",
         )

@@ -9,7 +9,7 @@ use shared::UserView;
 
 use crate::helpers::*;
 
-fn cli(app: &TestApp, args: &[&str], stdin: &str) -> Output {
+pub(crate) fn cli(app: &TestApp, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_backend"))
         .args(args)
         .env("DATABASE_URL", app.db.url())

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod audit;
 mod csrf;
 mod helpers;
 mod mfa;

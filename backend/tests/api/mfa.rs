@@ -12,7 +12,7 @@ use backend::auth::sessions::Proof;
 use crate::helpers::*;
 
 /// The code an authenticator app shows for `secret` (base32) at `unix_secs`.
-fn code_at(secret: &str, unix_secs: i64) -> String {
+pub(crate) fn code_at(secret: &str, unix_secs: i64) -> String {
     let bytes = Secret::try_from_base32(secret).unwrap().as_bytes().to_vec();
     let totp = Builder::new()
         .with_algorithm(Algorithm::SHA1)
@@ -25,7 +25,7 @@ fn code_at(secret: &str, unix_secs: i64) -> String {
 }
 
 /// A signed-in user with TOTP on: their browser, the secret and the recovery codes.
-async fn with_totp(app: &TestApp, email: &str) -> (Browser, String, Vec<String>) {
+pub(crate) async fn with_totp(app: &TestApp, email: &str) -> (Browser, String, Vec<String>) {
     let (browser, _) = app.signed_in(email).await;
     let secret = new_secret(&browser).await;
     let code = code_at(&secret, app.clock_now());
@@ -52,7 +52,7 @@ async fn send_code(browser: &Browser, path: &str, code: &str) -> reqwest::Respon
 }
 
 /// The second step of a sign-in.
-async fn verify(browser: &Browser, code: &str) -> reqwest::Response {
+pub(crate) async fn verify(browser: &Browser, code: &str) -> reqwest::Response {
     send_code(browser, "/api/auth/mfa/verify", code).await
 }
 
@@ -68,7 +68,7 @@ async fn new_secret(browser: &Browser) -> String {
 }
 
 /// A password login that must answer 202; returns the browser holding the ticket.
-async fn first_step(app: &TestApp, email: &str) -> Browser {
+pub(crate) async fn first_step(app: &TestApp, email: &str) -> Browser {
     let browser = app.browser();
     let response = browser.login(email, PASSWORD).await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
