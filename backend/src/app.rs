@@ -21,6 +21,7 @@ use crate::auth::recovery::{Recovery, RecoveryParts};
 use crate::auth::refresh_token::RefreshTokens;
 use crate::auth::revocation::{self, RevokedSessions};
 use crate::auth::sessions::{Lifetimes, Sessions};
+use crate::auth::signing_keys::{self, SigningKeys};
 use crate::auth::throttle;
 use crate::clock::{Clock, millis};
 use crate::config::Config;
@@ -80,8 +81,32 @@ impl Application {
         }
 
         let secret = config.jwt_secret.expose_secret();
-        let jwt = Arc::new(JwtKeys::new(secret));
-        jwt.self_test(clock.now_ms())?;
+        let signing_keys = SigningKeys::new(
+            store.clone(),
+            secret,
+            config.jwt_alg,
+            config.access_token_ttl,
+        );
+        signing_keys
+            .bootstrap(clock.now_ms())
+            .await
+            .context("cannot create the first signing key")?;
+        let (_, key_set) = signing_keys
+            .load()
+            .await
+            .context("cannot read the signing keys")?;
+        let jwt = Arc::new(JwtKeys::new(key_set));
+        jwt.self_test(clock.now_ms())
+            .context("no signing key works with this JWT_SECRET (run `backend keys rotate`)")?;
+        if let Some(active) = jwt.current().signing(clock.now_ms())
+            && format!("{:?}", active.alg) != config.jwt_alg.as_str()
+        {
+            tracing::warn!(
+                active = ?active.alg,
+                configured = config.jwt_alg.as_str(),
+                "the active signing key is not of JWT_ALG: run `backend keys rotate` to switch"
+            );
+        }
         let refresh_tokens = RefreshTokens::new(secret);
         let devices = DeviceCookies::new(secret);
         let hasher = PasswordHasher::new(config.hash_workers, config.hash_queue_timeout).await?;
@@ -166,6 +191,7 @@ impl Application {
             mfa,
             passkeys,
             audit,
+            signing_keys,
         };
         Ok(Self {
             listener,
@@ -233,6 +259,11 @@ fn spawn_background_tasks(state: &AppState) -> Vec<JoinHandle<()>> {
         revoked_keep_ms(&state.config),
         state.config.revocation_poll_interval,
     ));
+    let keys = tokio::spawn(signing_keys::sync(
+        state.signing_keys.clone(),
+        Arc::clone(&state.jwt),
+        Vec::new(),
+    ));
     let state = state.clone();
     let cleanup = tokio::spawn(async move {
         let mut ticker = tokio::time::interval(CLEANUP_INTERVAL);
@@ -243,7 +274,7 @@ fn spawn_background_tasks(state: &AppState) -> Vec<JoinHandle<()>> {
             }
         }
     });
-    vec![sync, cleanup]
+    vec![sync, keys, cleanup]
 }
 
 /// Deletes login failures past their retention (never a failure that still counts

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
 use shared::validation::canonical_email;
 use shared::{Credentials, ErrorCode, Role};
 use tracing_subscriber::EnvFilter;
@@ -14,6 +15,7 @@ use crate::app::{Application, shutdown_signal};
 use crate::auth::accounts;
 use crate::auth::audit::{Action, record_operator_action};
 use crate::auth::password::PasswordHasher;
+use crate::auth::signing_keys::SigningKeys;
 use crate::clock::{DatabaseClock, millis};
 use crate::config::{Config, DatabaseArgs, ServeArgs};
 use crate::crypto::random_token;
@@ -51,6 +53,9 @@ pub enum Command {
     /// Manage secrets.
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Manage the keys that sign access tokens.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Print the audit log, newest first.
     Audit {
         /// Only the events of the user with this email.
@@ -118,6 +123,17 @@ pub enum UserCommand {
     },
 }
 
+/// `backend keys …`: they read the server's own settings (`DATABASE_URL`, `JWT_SECRET`,
+/// `JWT_ALG`, `KEY_PUBLISH_DELAY`, `ACCESS_TOKEN_TTL`, …).
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// The signing keys: kid, algorithm, state and dates (never the key material).
+    List(Box<ServeArgs>),
+    /// A new key of `JWT_ALG`, published at once, signing after `KEY_PUBLISH_DELAY`; the
+    /// key it replaces verifies until its last token has expired. No restart needed.
+    Rotate(Box<ServeArgs>),
+}
+
 /// `backend secret …`.
 #[derive(Subcommand)]
 pub enum SecretCommand {
@@ -143,11 +159,58 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", random_token(48));
             Ok(())
         }
+        Command::Keys(command) => {
+            init_tracing("warn")?;
+            keys(command).await
+        }
         Command::Audit { email, limit, db } => {
             init_tracing("warn")?;
             audit_log(email.as_deref(), limit, &db).await
         }
     }
+}
+
+async fn keys(command: KeysCommand) -> anyhow::Result<()> {
+    let (KeysCommand::List(args) | KeysCommand::Rotate(args)) = &command;
+    let config = Config::from_args(*args.clone())?;
+    let store = Store::connect(config.database_url.expose_secret()).await?;
+    store.migrate().await.context("cannot apply migrations")?;
+    let keys = SigningKeys::new(
+        store.clone(),
+        config.jwt_secret.expose_secret(),
+        config.jwt_alg,
+        config.access_token_ttl,
+    );
+    let now = store.database_time_ms().await?;
+    keys.bootstrap(now).await?;
+    if let KeysCommand::Rotate(_) = command {
+        let key = keys.rotate(now, config.key_publish_delay).await?;
+        println!(
+            "new {} key {} signs from {}",
+            key.alg,
+            key.kid,
+            utc(key.activates_at)
+        );
+        return Ok(());
+    }
+    let rows = store.signing_keys().await?;
+    for (row, state) in rows.iter().zip(keys.states(&rows, now)) {
+        println!(
+            "{} {:<5} {:<8} created {} signs from {}",
+            row.kid,
+            row.alg,
+            state.as_str(),
+            utc(row.created_at),
+            utc(row.activates_at)
+        );
+    }
+    Ok(())
+}
+
+/// Unix ms as an RFC 3339 UTC time.
+fn utc(ms: i64) -> String {
+    let ms = u64::try_from(ms).unwrap_or(0);
+    humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + Duration::from_millis(ms)).to_string()
 }
 
 /// Prints the audit log, one event a line: time (UTC), action, user, IP, detail, user
@@ -165,9 +228,7 @@ async fn audit_log(email: Option<&str>, limit: i64, db: &DatabaseArgs) -> anyhow
         None => None,
     };
     for event in store.audit_events(user_id.as_deref(), limit.max(0)).await? {
-        let at = humantime::format_rfc3339_millis(
-            std::time::UNIX_EPOCH + Duration::from_millis(u64::try_from(event.at).unwrap_or(0)),
-        );
+        let at = utc(event.at);
         let dash = || "-".to_owned();
         println!(
             "{at} {} user={} ip={} detail={} user_agent={:?}",

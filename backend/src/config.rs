@@ -13,6 +13,7 @@ use secrecy::{ExposeSecret, SecretBox, SecretString};
 
 use lettre::message::Mailbox;
 
+use crate::auth::signing_keys::KeyAlgorithm;
 use crate::crypto::random_token;
 use crate::mail::MailUrl;
 
@@ -66,6 +67,13 @@ pub struct ServeArgs {
     /// File holding the signing secret.
     #[arg(long, env = "JWT_SECRET_FILE")]
     pub jwt_secret_file: Option<PathBuf>,
+    /// `HS256` (one shared secret) or `EdDSA` (Ed25519; public keys at
+    /// `/.well-known/jwks.json`): the algorithm of new signing keys.
+    #[arg(long, env = "JWT_ALG", value_enum, default_value = "HS256")]
+    pub jwt_alg: KeyAlgorithm,
+    /// How long a new signing key is published before it signs.
+    #[arg(long, env = "KEY_PUBLISH_DELAY", default_value = "1m", value_parser = humantime::parse_duration)]
+    pub key_publish_delay: Duration,
     /// Access token lifetime (`2s`, `15m`, `1h`).
     #[arg(long, env = "ACCESS_TOKEN_TTL", default_value = "15m", value_parser = humantime::parse_duration)]
     pub access_token_ttl: Duration,
@@ -121,8 +129,12 @@ pub struct Config {
     pub bind_addr: SocketAddr,
     /// Database URL (may hold a password: never logged whole).
     pub database_url: SecretString,
-    /// The HS256 key.
+    /// `JWT_SECRET`: the first HS256 key, and what every stored key is sealed under.
     pub jwt_secret: SecretBox<Vec<u8>>,
+    /// The algorithm of new signing keys.
+    pub jwt_alg: KeyAlgorithm,
+    /// How long a new signing key is published before it signs.
+    pub key_publish_delay: Duration,
     /// Access token lifetime.
     pub access_token_ttl: Duration,
     /// Absolute session lifetime.
@@ -219,6 +231,8 @@ impl Config {
             bind_addr: parse_bind_addr(&args.bind_addr)?,
             database_url: args.db.database_url.into(),
             jwt_secret: SecretBox::new(Box::new(secret)),
+            jwt_alg: args.jwt_alg,
+            key_publish_delay: args.key_publish_delay,
             access_token_ttl,
             refresh_token_ttl,
             refresh_reuse_grace: args.refresh_reuse_grace,

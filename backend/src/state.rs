@@ -12,6 +12,7 @@ use crate::auth::passkeys::Passkeys;
 use crate::auth::recovery::Recovery;
 use crate::auth::revocation::RevokedSessions;
 use crate::auth::sessions::Sessions;
+use crate::auth::signing_keys::SigningKeys;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::Store;
@@ -41,4 +42,6 @@ pub struct AppState {
     pub passkeys: Passkeys,
     /// The audit log.
     pub audit: Audit,
+    /// The signing keys' keeper.
+    pub signing_keys: SigningKeys,
 }

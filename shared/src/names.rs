@@ -60,6 +60,8 @@ pub mod paths {
     pub const ADMIN_USERS: &str = "/api/admin/users";
     /// `GET`: the audit log, newest first (admins only; `?user_id=…&limit=…`).
     pub const ADMIN_AUDIT: &str = "/api/admin/audit";
+    /// `GET`: the public keys that verify access tokens (JWKS).
+    pub const JWKS: &str = "/.well-known/jwks.json";
     /// `GET`: liveness.
     pub const HEALTH: &str = "/api/health";
     /// `GET`: readiness (the database answers).

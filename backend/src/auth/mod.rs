@@ -12,4 +12,5 @@ pub mod recovery;
 pub mod refresh_token;
 pub mod revocation;
 pub mod sessions;
+pub mod signing_keys;
 pub mod throttle;

@@ -271,7 +271,7 @@ impl Sessions {
             (now_secs + secs(self.lifetimes.access)).min(session.expires_at.div_euclid(1000));
         let access_token = self
             .jwt
-            .issue(&user.id, &session.id, role, now_secs, expires_at)
+            .issue(&user.id, &session.id, role, now, expires_at)
             .map_err(Error::internal)?;
         Ok(IssuedTokens {
             user,

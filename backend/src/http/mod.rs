@@ -6,6 +6,7 @@ pub mod csrf;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod jwks;
 pub mod mfa;
 pub mod passkeys;
 pub mod products;
@@ -94,6 +95,7 @@ pub fn router(app: AppState) -> Router {
 
     Router::new()
         .merge(api)
+        .merge(jwks::router())
         .fallback_service(spa::service(&state.config.static_dir))
         .layer(
             ServiceBuilder::new()

@@ -5,6 +5,7 @@
 
 mod account_tokens;
 mod audit;
+mod keys;
 mod mfa;
 mod passkeys;
 mod sessions;
@@ -19,6 +20,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use account_tokens::{NewAccountToken, TokenPurpose, VerificationSlot};
 pub use audit::AuditRow;
+pub use keys::SigningKeyRow;
 pub use mfa::{NotEnabled, TicketTry, TotpConfirmation};
 pub use passkeys::{NewPasskey, PasskeyRow};
 pub use sessions::{ActingSession, RefreshTokenState, SessionRow};

@@ -1,5 +1,6 @@
 //! The in-process server for API tests: a real server on a free port, a fresh database
-//! (SQLite, or PostgreSQL with `TEST_DATABASE=postgres`) and a manual clock.
+//! (SQLite, or PostgreSQL with `TEST_DATABASE=postgres`), HS256 signing keys (Ed25519
+//! with `TEST_JWT_ALG=EdDSA`) and a manual clock.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -94,6 +95,11 @@ pub async fn spawn_app_on(
     let mail_url = format!("file://{}", mail_dir.path().display());
     if !flags.contains(&"--mail-url") {
         argv.extend_from_slice(&["--mail-url", &mail_url]);
+    }
+    // `TEST_JWT_ALG=EdDSA` runs the whole suite with Ed25519 signing keys.
+    let alg = std::env::var("TEST_JWT_ALG").unwrap_or_else(|_| "HS256".to_owned());
+    if !flags.contains(&"--jwt-alg") {
+        argv.extend_from_slice(&["--jwt-alg", &alg]);
     }
     argv.extend_from_slice(flags);
     let Some(Command::Serve(args)) = Cli::try_parse_from(argv).unwrap().command else {

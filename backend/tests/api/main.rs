@@ -6,6 +6,7 @@ mod admin;
 mod audit;
 mod csrf;
 mod helpers;
+mod keys;
 mod mfa;
 mod passkeys;
 mod password;
