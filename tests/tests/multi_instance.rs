@@ -405,3 +405,127 @@ async fn a_reset_link_from_one_instance_works_on_the_other_and_ends_sessions_on_
         .await;
     assert_eq!(error_code(again).await, "invalid_link");
 }
+
+/// The `kid` of the browser's access token.
+fn access_kid(browser: &Browser) -> String {
+    use base64::Engine;
+    let token = browser.cookie("access_token").unwrap();
+    let header = token.split('.').next().unwrap();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    let header: serde_json::Value = serde_json::from_slice(&header).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn keys_rotated_twice_under_load_sign_nobody_out_and_the_old_key_retires() {
+    let db = TestDatabase::postgres().await;
+    let cwd = tempfile::tempdir().unwrap();
+    let keys_env = [
+        ("JWT_ALG", "EdDSA"),
+        ("KEY_PUBLISH_DELAY", "2s"),
+        ("ACCESS_TOKEN_TTL", "1s"),
+    ];
+    let a = start_with(db.url(), cwd.path(), &keys_env).await;
+    let b = start_with(db.url(), cwd.path(), &keys_env).await;
+    // An instance whose tokens live an hour: its token outlives the key that signed it.
+    let long_lived = [("JWT_ALG", "EdDSA"), ("ACCESS_TOKEN_TTL", "1h")];
+    let c = start_with(db.url(), cwd.path(), &long_lived).await;
+    let holder = signed_in(&c, "holder@example.com").await;
+    let old_kid = access_kid(&holder);
+    let old_token = holder.cookie("access_token").unwrap();
+
+    // Clients calling /api/me on both instances, refreshing when their token expires.
+    let deadline = Instant::now() + Duration::from_secs(9);
+    let clients = (0..8).map(|i| {
+        let (a, b) = (a.base_url(), b.base_url());
+        async move {
+            let browser = Browser::new(&a);
+            let email = format!("load{i}@example.com");
+            assert_eq!(
+                browser.register(&email, PASSWORD).await.status(),
+                StatusCode::CREATED
+            );
+            let (mut unexpected, mut kids) = (Vec::new(), vec![access_kid(&browser)]);
+            let mut n = 0;
+            while Instant::now() < deadline {
+                n += 1;
+                let at = browser.at(if n % 2 == 0 { &a } else { &b });
+                let (code, error) = status(at.get("/api/me").await).await;
+                // An expired token (or its cookie, which lives as long) is refreshed, as the
+                // SPA does; any other 401 is what must not happen.
+                let expired = error == "token_expired" || error == "missing_token";
+                if code == StatusCode::UNAUTHORIZED && expired {
+                    let refreshed = at.refresh().await.status();
+                    if refreshed != StatusCode::OK {
+                        unexpected.push(format!("refresh {refreshed}"));
+                    }
+                    kids.push(access_kid(&at));
+                    // The new token, at once on the other instance.
+                    let other = browser.at(if n % 2 == 0 { &b } else { &a });
+                    let (code, error) = status(other.get("/api/me").await).await;
+                    if code != StatusCode::OK {
+                        unexpected.push(format!("elsewhere {code} {error}"));
+                    }
+                } else if code != StatusCode::OK {
+                    unexpected.push(format!("{code} {error}"));
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            (unexpected, kids)
+        }
+    });
+    let rotations = async {
+        for _ in 0..2 {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let mut command = backend_command(&backend_bin(), cwd.path());
+            command
+                .args(["keys", "rotate"])
+                .env("DATABASE_URL", db.url())
+                .env("JWT_SECRET", SECRET);
+            for (name, value) in keys_env {
+                command.env(name, value);
+            }
+            let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+                .await
+                .unwrap();
+            assert!(output.status.success(), "{output:?}");
+        }
+    };
+    let (results, ()) = tokio::join!(join_all(clients), rotations);
+    let mut kids: Vec<String> = Vec::new();
+    for (unexpected, seen) in results {
+        assert!(unexpected.is_empty(), "unexpected answers: {unexpected:?}");
+        kids.extend(seen);
+    }
+    kids.sort();
+    kids.dedup();
+    assert_eq!(
+        kids.len(),
+        3,
+        "tokens were signed by the first key and both new ones"
+    );
+
+    // Still verifying while retiring (its tokens could be live), then refused.
+    let check = |url: String| {
+        let browser = Browser::new(url);
+        browser.set_cookie("access_token", &old_token);
+        browser
+    };
+    assert_eq!(
+        check(a.base_url()).get("/api/me").await.status(),
+        StatusCode::OK
+    );
+    let retired = eventually(Duration::from_secs(45), || async {
+        let (code, error) = status(check(b.base_url()).get("/api/me").await).await;
+        code == StatusCode::UNAUTHORIZED && error == "invalid_token"
+    })
+    .await;
+    assert!(retired, "a token of the retired key {old_kid} is refused");
+    let (code, error) = status(check(a.base_url()).get("/api/me").await).await;
+    assert_eq!(
+        (code, error.as_str()),
+        (StatusCode::UNAUTHORIZED, "invalid_token")
+    );
+}
