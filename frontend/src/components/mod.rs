@@ -12,7 +12,7 @@ pub use code_form::CodeForm;
 pub use credentials_form::{CredentialsForm, Mode};
 pub use field::Field;
 pub use form::{Form, FormErrors, FormState, Request};
-pub use loaded::{Loaded, Reload, load, show_loaded};
+pub use loaded::{Loaded, Reload, Row, load, local_time, show_loaded, then_reload};
 pub use sign_out::SignOutButton;
 pub use submit_button::SubmitButton;
 
