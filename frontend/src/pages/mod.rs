@@ -19,7 +19,8 @@ pub use not_found::NotFoundPage;
 pub use register::RegisterPage;
 pub use reset_password::ResetPasswordPage;
 pub use security::{
-    PASSWORD_CHANGED, SAVE_RECOVERY_CODES, SecurityPage, TWO_STEP_OFF, TWO_STEP_ON,
+    DEFAULT_PASSKEY_NAME, PASSWORD_CHANGED, SAVE_RECOVERY_CODES, SecurityPage, TWO_STEP_OFF,
+    TWO_STEP_ON,
 };
 pub use sessions::SessionsPage;
 pub use verify_email::VerifyEmailPage;
