@@ -14,7 +14,7 @@ mod verify_email;
 pub use admin::AdminPage;
 pub use forgot_password::{ForgotPasswordPage, RESET_LINK_SENT};
 pub use home::HomePage;
-pub use login::LoginPage;
+pub use login::{LoginPage, PASSKEY_REFUSED};
 pub use not_found::NotFoundPage;
 pub use register::RegisterPage;
 pub use reset_password::ResetPasswordPage;
