@@ -1,6 +1,6 @@
 //! The single-page app: sign-in, automatic refresh, sign-out, sessions and admin pages,
 //! and the account pages: forgotten and changed passwords, email verification, two-step
-//! sign-in.
+//! sign-in, passkeys.
 //!
 //! # Module map
 //!
@@ -10,7 +10,7 @@
 //! - [`session`]: who is signed in, as reactive state fed by the client's events.
 //! - [`routes`]: the [`routes::Page`] enum, its paths, links and navigation.
 //! - [`api`]: the only code that does HTTP: one typed method per endpoint, the CSRF
-//!   header, refresh and retry, tab-to-tab news.
+//!   header, refresh and retry, tab-to-tab news; and the browser's passkey ceremonies.
 //!
 //! Imports go one way, down: `app → pages → components → session → api → shared`.
 //! A module may use any module below it, never one above; [`routes`] uses none of them

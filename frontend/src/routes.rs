@@ -108,7 +108,7 @@ impl Location {
 
     /// The app's location.
     pub fn get() -> Self {
-        expect_context()
+        use_context().expect("the app provides the location")
     }
 
     /// The current path (reactive).

@@ -64,7 +64,7 @@ impl Session {
 
     /// The session state of the running app.
     pub fn get() -> Self {
-        expect_context()
+        use_context().expect("the app provides the session")
     }
 
     /// Signs out here and in every tab. The server clears the cookies even when it cannot

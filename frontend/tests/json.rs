@@ -2,13 +2,14 @@
 //! checked here against its serde form in `shared`, so a renamed field cannot slip by.
 
 use frontend::api::json::{FromJson, ToJson};
+use frontend::api::webauthn::Options;
 use js_sys::JSON;
 use serde::Serialize;
 use serde_json::Value;
 use shared::{
     AuthResponse, Credentials, EmailVerification, ErrorBody, ErrorCode, ForgotPassword, MeResponse,
-    MfaCode, MfaMethod, MfaRequired, PasswordChange, PasswordReset, Product, RecoveryCodes,
-    Registered, Role, SessionInfo, SessionView, TotpSetup, UserView,
+    MfaCode, MfaMethod, MfaRequired, PasskeyInfo, PasswordChange, PasswordReset, Product,
+    RecoveryCodes, Registered, Role, SessionInfo, SessionView, TotpSetup, UserView,
 };
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
@@ -128,6 +129,37 @@ fn every_second_factor_answer_reads_back_what_the_server_writes() {
 }
 
 #[wasm_bindgen_test]
+fn passkey_answers_read_back_what_the_server_writes() {
+    let passkeys: Vec<PasskeyInfo> = [None, Some(1_700_000_100)]
+        .into_iter()
+        .map(|last_used_at| PasskeyInfo {
+            id: "pk1".into(),
+            name: "Laptop \"work\" ünïcödé".into(),
+            created_at: 1_700_000_000,
+            last_used_at,
+        })
+        .collect();
+    assert_eq!(round_trip(&passkeys), Some(passkeys));
+    let parse = |text: &str| JSON::parse(text).unwrap();
+    assert_eq!(
+        PasskeyInfo::from_json(&parse(
+            r#"{"id":"pk1","name":"Laptop","created_at":1,"last_used_at":"yesterday"}"#
+        )),
+        None
+    );
+    // A ceremony's options are kept for the browser; only their shape is checked.
+    assert!(Options::from_json(&parse(r#"{"publicKey":{"challenge":"abc"}}"#)).is_some());
+    for other in [
+        r#"{"challenge":"abc"}"#,
+        r#"{"publicKey":"abc"}"#,
+        "[]",
+        "null",
+    ] {
+        assert!(Options::from_json(&parse(other)).is_none(), "{other}");
+    }
+}
+
+#[wasm_bindgen_test]
 fn error_codes_read_back_from_an_error_body() {
     // The codes the SPA acts on; the rest are read the same way.
     for code in [
@@ -138,6 +170,8 @@ fn error_codes_read_back_from_an_error_body() {
         ErrorCode::WeakPassword,
         ErrorCode::InvalidCode,
         ErrorCode::MfaTicketInvalid,
+        ErrorCode::ReauthenticationRequired,
+        ErrorCode::InvalidPasskey,
     ] {
         assert_eq!(
             ErrorCode::from_json(&sent(&ErrorBody::from(code))),

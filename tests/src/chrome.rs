@@ -193,6 +193,69 @@ impl Chrome {
             .collect()
     }
 
+    /// Gives this browser a virtual passkey authenticator (WebDriver's WebAuthn extension):
+    /// built in, keeping discoverable credentials, and consenting and verifying the user
+    /// at once, as a fingerprint reader that always says yes. Returns its id.
+    pub async fn add_virtual_authenticator(&self) -> String {
+        let options = json!({
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserConsenting": true,
+            "isUserVerified": true,
+        });
+        let answer = self
+            .client
+            .issue_cmd(SessionCommand {
+                method: http::Method::POST,
+                path: "webauthn/authenticator".into(),
+                body: Some(options),
+            })
+            .await
+            .expect("a virtual authenticator");
+        answer
+            .as_str()
+            .or_else(|| answer["authenticatorId"].as_str())
+            .unwrap_or_else(|| panic!("no authenticator id in {answer}"))
+            .to_owned()
+    }
+
+    /// Makes every page opened from now on find no passkeys in autofill
+    /// (`PublicKeyCredential.isConditionalMediationAvailable()` answers false), as in a
+    /// browser without that feature. A virtual authenticator answers a page's background
+    /// autofill request at once, as if the user had picked the passkey, so a test of the
+    /// passkey buttons turns autofill off first.
+    pub async fn without_passkey_autofill(&self) {
+        let script = "PublicKeyCredential.isConditionalMediationAvailable = \
+                      () => Promise.resolve(false);";
+        self.client
+            .issue_cmd(SessionCommand {
+                method: http::Method::POST,
+                path: "goog/cdp/execute".into(),
+                body: Some(json!({
+                    "cmd": "Page.addScriptToEvaluateOnNewDocument",
+                    "params": {"source": script},
+                })),
+            })
+            .await
+            .expect("a script for every new page");
+    }
+
+    /// How many credentials the virtual authenticator `id` holds.
+    pub async fn virtual_credentials(&self, id: &str) -> usize {
+        let answer = self
+            .client
+            .issue_cmd(SessionCommand {
+                method: http::Method::GET,
+                path: format!("webauthn/authenticator/{id}/credentials"),
+                body: None,
+            })
+            .await
+            .expect("the virtual authenticator's credentials");
+        answer.as_array().map_or(0, Vec::len)
+    }
+
     /// Every request the page made to another origin.
     pub async fn foreign_requests(&self) -> Vec<String> {
         let names = self
@@ -275,5 +338,35 @@ impl WebDriverCompatibleCommand for BrowserLog {
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
         (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
+    }
+}
+
+/// A command of a WebDriver extension on this session: `method /session/{id}/{path}`,
+/// with a JSON body.
+#[derive(Debug)]
+struct SessionCommand {
+    method: http::Method,
+    path: String,
+    body: Option<Value>,
+}
+
+impl WebDriverCompatibleCommand for SessionCommand {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/{}",
+            session.unwrap_or_default(),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            self.method.clone(),
+            self.body.as_ref().map(Value::to_string),
+        )
     }
 }

@@ -25,6 +25,8 @@ const SECRET: &str = "browser-journeys-secret-0123456789-abcdefghijk";
 struct App {
     server: BackendProcess,
     db: TestDatabase,
+    /// Where the browser opens the app.
+    base: String,
     _cwd: TempDir,
 }
 
@@ -41,16 +43,19 @@ async fn app(access_ttl: &str) -> App {
     app_with(&[("ACCESS_TOKEN_TTL", access_ttl)]).await
 }
 
-/// The app with its emails going to `smtp`, and `PUBLIC_URL` its own address, so the
-/// links in them open the app the browser is signed in to.
-async fn app_with_mail(smtp: &SmtpServer) -> App {
-    // A free port, chosen before the server starts, for PUBLIC_URL to name.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+/// A free port, chosen before the server starts, for `PUBLIC_URL` to name.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
-    let bind = format!("127.0.0.1:{port}");
+        .port()
+}
+
+/// The app with its emails going to `smtp`, and `PUBLIC_URL` its own address, so the
+/// links in them open the app the browser is signed in to.
+async fn app_with_mail(smtp: &SmtpServer) -> App {
+    let bind = format!("127.0.0.1:{}", free_port());
     let public = format!("http://{bind}");
     app_with(&[
         ("BIND_ADDR", &bind),
@@ -58,6 +63,20 @@ async fn app_with_mail(smtp: &SmtpServer) -> App {
         ("MAIL_URL", &smtp.mail_url()),
     ])
     .await
+}
+
+/// The app with passkeys on: browsers refuse an IP address as a WebAuthn relying party, so
+/// `PUBLIC_URL` and the browser name it `localhost`.
+async fn app_on_localhost() -> App {
+    let port = free_port();
+    let public = format!("http://localhost:{port}");
+    let mut app = app_with(&[
+        ("BIND_ADDR", &format!("127.0.0.1:{port}")),
+        ("PUBLIC_URL", &public),
+    ])
+    .await;
+    app.base = public;
+    app
 }
 
 /// The app with further environment variables.
@@ -75,6 +94,7 @@ async fn app_with(env: &[(&str, &str)]) -> App {
     }
     let server = BackendProcess::launch(command).await;
     App {
+        base: server.base_url(),
         server,
         db,
         _cwd: cwd,
@@ -83,15 +103,20 @@ async fn app_with(env: &[(&str, &str)]) -> App {
 
 impl App {
     async fn browser(&self) -> Chrome {
-        Chrome::start(&self.server.base_url()).await
+        Chrome::start(&self.base).await
     }
 
     /// How many refreshes the server has answered.
     fn refreshes(&self) -> usize {
+        self.answered("/api/auth/refresh")
+    }
+
+    /// How many requests to `path` the server has answered.
+    fn answered(&self, path: &str) -> usize {
         self.server
             .log()
             .lines()
-            .filter(|l| l.contains("uri=/api/auth/refresh") && l.contains("finished processing"))
+            .filter(|l| l.contains(&format!("uri={path}")) && l.contains("finished processing"))
             .count()
     }
 
@@ -591,12 +616,9 @@ fn authenticator_code(secret: &str, ahead: Duration) -> String {
     totp.generate(now.as_secs()).to_string()
 }
 
-#[tokio::test]
-async fn two_step_sign_in_with_the_app_then_with_a_recovery_code() {
-    let app = app("15m").await;
-    let chrome = app.browser().await;
-    let email = "two-steps@example.com";
-    register(&chrome, email).await;
+/// Turns two-step sign-in on at /security with the code of the moment; returns the
+/// secret and the ten recovery codes.
+async fn turn_on_two_step_sign_in(chrome: &Chrome) -> (String, Vec<String>) {
     chrome.open("/security").await;
     chrome.click("#totp-setup").await;
     chrome.element("#totp-qr").await;
@@ -612,11 +634,22 @@ async fn two_step_sign_in_with_the_app_then_with_a_recovery_code() {
         .text()
         .await
         .unwrap();
-    let codes: Vec<&str> = codes_text
+    let codes: Vec<String> = codes_text
         .split_whitespace()
         .filter(|word| word.len() == 23 && word.matches('-').count() == 3)
+        .map(str::to_owned)
         .collect();
     assert_eq!(codes.len(), 10, "{codes_text}");
+    (secret, codes)
+}
+
+#[tokio::test]
+async fn two_step_sign_in_with_the_app_then_with_a_recovery_code() {
+    let app = app("15m").await;
+    let chrome = app.browser().await;
+    let email = "two-steps@example.com";
+    register(&chrome, email).await;
+    let (secret, codes) = turn_on_two_step_sign_in(&chrome).await;
     chrome.screenshot("totp-recovery-codes").await;
     chrome.open("/").await;
     assert_products_shown(&chrome).await;
@@ -643,8 +676,129 @@ async fn two_step_sign_in_with_the_app_then_with_a_recovery_code() {
     chrome.wait_for_path("/login?next=%2F").await;
     login(&chrome, email, PASSWORD).await;
     chrome.element("#code").await;
-    chrome.fill("#code", codes[0]).await;
+    chrome.fill("#code", &codes[0]).await;
     chrome.click("button[type=submit]").await;
     chrome.wait_for_text("#user-email", email).await;
     chrome.finish("two-step-sign-in").await;
+}
+
+/// Waits until `email` is signed in on the home page, with the products shown.
+async fn signed_in_at_home(chrome: &Chrome, email: &str) {
+    chrome.wait_for_text("#user-email", email).await;
+    chrome.wait_for_path("/").await;
+    assert_products_shown(chrome).await;
+}
+
+/// The app on localhost and a browser with a virtual authenticator, signed in as a new
+/// user `email` who has added a passkey (named "Laptop") at /security. Unless `autofill`,
+/// the browser's pages find no passkeys in autofill, so that the buttons can be tested.
+async fn passkey_holder(email: &str, autofill: bool) -> (App, Chrome) {
+    let app = app_on_localhost().await;
+    let chrome = app.browser().await;
+    let authenticator = chrome.add_virtual_authenticator().await;
+    if !autofill {
+        chrome.without_passkey_autofill().await;
+    }
+    register(&chrome, email).await;
+    chrome.open("/security").await;
+    chrome.fill("#passkey-name", "Laptop").await;
+    chrome.click("#passkey-add").await;
+    chrome.wait_for_text("#passkeys li.passkey", "Laptop").await;
+    chrome
+        .wait_for_text("#passkeys li.passkey", "never used")
+        .await;
+    assert_eq!(chrome.virtual_credentials(&authenticator).await, 1);
+    (app, chrome)
+}
+
+#[tokio::test]
+async fn a_passkey_added_on_the_security_page_signs_in_alone_and_can_be_removed() {
+    let email = "passkey-holder@example.com";
+    let (_app, chrome) = passkey_holder(email, false).await;
+    chrome.screenshot("passkey-added").await;
+
+    // Signed out, the login page's button signs in with no email and no password.
+    chrome.click("#sign-out").await;
+    chrome.wait_for_path("/login?next=%2Fsecurity").await;
+    chrome.open("/login").await;
+    chrome.element("#passkey-sign-in").await;
+    chrome.screenshot("login-with-a-passkey").await;
+    chrome.click("#passkey-sign-in").await;
+    signed_in_at_home(&chrome, email).await;
+
+    // The list says when it was last used; removing it takes it off the list.
+    chrome.open("/security").await;
+    chrome
+        .wait_for_text("#passkeys li.passkey", "last used")
+        .await;
+    chrome.click("#passkeys button.passkey-remove").await;
+    chrome.wait_until_gone("#passkeys li.passkey").await;
+    // Gone on the server too.
+    chrome.client.refresh().await.unwrap();
+    chrome.element("#passkey-list").await;
+    assert!(!chrome.has("#passkeys li.passkey").await);
+    chrome.finish("passkey-sign-in").await;
+}
+
+#[tokio::test]
+async fn the_login_page_offers_a_passkey_in_the_email_autofill() {
+    let email = "passkey-autofill@example.com";
+    let (app, chrome) = passkey_holder(email, true).await;
+    chrome.open("/").await;
+    assert_products_shown(&chrome).await;
+
+    // Signed out, the login page asks in the background for a passkey from the email
+    // field's autofill; the virtual authenticator answers as a user who picks it would:
+    // signed in, with nothing typed and no button pressed.
+    chrome.click("#sign-out").await;
+    signed_in_at_home(&chrome, email).await;
+    assert_eq!(app.answered("/api/auth/passkeys/login/finish"), 1);
+    chrome.finish("passkey-autofill").await;
+}
+
+#[tokio::test]
+async fn with_two_step_sign_in_on_a_passkey_completes_the_second_step() {
+    let email = "two-steps-passkey@example.com";
+    let (_app, chrome) = passkey_holder(email, false).await;
+    turn_on_two_step_sign_in(&chrome).await;
+
+    chrome.click("#sign-out").await;
+    chrome.wait_for_path("/login?next=%2Fsecurity").await;
+    login(&chrome, email, PASSWORD).await;
+    // The second step offers the code and the passkey.
+    chrome.element("#code").await;
+    chrome.click("#passkey-second-step").await;
+    signed_in_at_home(&chrome, email).await;
+    chrome.finish("two-step-with-a-passkey").await;
+}
+
+#[tokio::test]
+async fn where_passkeys_are_off_the_login_page_offers_none() {
+    // An IP address cannot be a relying party: the server turns passkeys off (404).
+    let bind = format!("127.0.0.1:{}", free_port());
+    let app = app_with(&[
+        ("BIND_ADDR", &bind),
+        ("PUBLIC_URL", &format!("http://{bind}")),
+    ])
+    .await;
+    let chrome = app.browser().await;
+    chrome.open("/login").await;
+    chrome.element("#email").await;
+    // The background autofill request finds out by itself; the button, where a browser
+    // makes none, at its first press.
+    chrome
+        .client
+        .execute(
+            "document.getElementById('passkey-sign-in')?.click()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    chrome.wait_until_gone("#passkey-sign-in").await;
+    assert!(!chrome.has(".alert").await, "{}", chrome.page_text().await);
+    login(&chrome, "nobody@example.com", PASSWORD).await;
+    chrome
+        .wait_for_text(".alert", "The email or password is incorrect.")
+        .await;
+    chrome.finish("passkeys-off").await;
 }

@@ -12,16 +12,17 @@ use js_sys::{Object, Reflect};
 use shared::names::{CSRF_HEADER, paths};
 use shared::{
     AuthResponse, Credentials, EmailVerification, ErrorCode, ForgotPassword, MeResponse, MfaCode,
-    MfaRequired, PasswordChange, PasswordReset, Product, RecoveryCodes, Registered, SessionInfo,
-    SessionView, TotpSetup, UserView,
+    MfaRequired, PasskeyInfo, PasswordChange, PasswordReset, Product, RecoveryCodes, Registered,
+    SessionInfo, SessionView, TotpSetup, UserView,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{BroadcastChannel, MessageEvent, RequestCredentials};
+use web_sys::{AbortSignal, BroadcastChannel, MessageEvent, RequestCredentials};
 
 use super::browser;
 use super::error::ClientError;
 use super::json::{self, FromJson, ToJson};
+use super::webauthn::{self, NewPasskey};
 
 /// The BroadcastChannel (and Web Lock) name shared by the tabs of one browser.
 const TAB_CHANNEL: &str = "jwt-auth";
@@ -188,6 +189,20 @@ impl Api {
         self.sign_in_with(&reply)
     }
 
+    /// Signs in with a passkey of this site, which the user picks in the browser's dialog
+    /// or, with `autofill`, from the email field's autofill (until the signal aborts). No
+    /// second step follows: a passkey is one on its own.
+    pub async fn sign_in_with_passkey(
+        &self,
+        autofill: Option<&AbortSignal>,
+    ) -> Result<AuthResponse, ClientError> {
+        let start = self.send(Method::POST, paths::PASSKEY_LOGIN_START, None);
+        let options = decode(&start.await?)?;
+        let credential = webauthn::get(&options, autofill).await?;
+        let reply = self.post(paths::PASSKEY_LOGIN_FINISH, &credential).await?;
+        self.sign_in_with(&reply)
+    }
+
     /// Reads a sign-in's answer and takes in its session, here and in the other tabs.
     fn sign_in_with(&self, reply: &Reply) -> Result<AuthResponse, ClientError> {
         let auth: AuthResponse = decode(reply)?;
@@ -258,6 +273,33 @@ impl Api {
     /// Turns two-step sign-in off, with a code from the app or a recovery code.
     pub async fn disable_totp(&self, code: &MfaCode) -> Result<(), ClientError> {
         succeeded(&self.post_signed_in(paths::MFA_TOTP_DISABLE, code).await?)
+    }
+
+    /// The signed-in user's passkeys.
+    pub async fn passkeys(&self) -> Result<Vec<PasskeyInfo>, ClientError> {
+        self.get(paths::PASSKEYS).await
+    }
+
+    /// Adds a passkey under `name`: the server's options, the browser's ceremony (the user
+    /// picks where to keep it), then the server's check of the new credential. A
+    /// ceremony that does not complete sends nothing more.
+    pub async fn add_passkey(&self, name: &str) -> Result<PasskeyInfo, ClientError> {
+        let start = self.call(Method::POST, paths::PASSKEY_REGISTER_START, None);
+        let options = decode(&start.await?)?;
+        let new = NewPasskey {
+            credential: webauthn::create(&options).await?,
+            name: name.to_owned(),
+        };
+        decode(
+            &self
+                .post_signed_in(paths::PASSKEY_REGISTER_FINISH, &new)
+                .await?,
+        )
+    }
+
+    /// Removes one of the user's passkeys.
+    pub async fn remove_passkey(&self, id: &str) -> Result<(), ClientError> {
+        self.delete(&paths::passkey(id)).await
     }
 
     /// `POST path` with a JSON body, once: for calls that need no access token.

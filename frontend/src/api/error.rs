@@ -25,6 +25,9 @@ pub enum ClientError {
     },
     /// No answer at all (offline, server down, connection cut).
     Network,
+    /// The browser's passkey request did not complete: the user cancelled it, it timed
+    /// out, or the device could not.
+    Passkey,
 }
 
 impl ClientError {
@@ -72,6 +75,7 @@ impl ClientError {
             Self::Network => {
                 "Cannot reach the server. Check your connection and try again.".to_owned()
             }
+            Self::Passkey => "The passkey request was cancelled or did not complete.".to_owned(),
         }
     }
 }

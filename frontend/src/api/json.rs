@@ -11,10 +11,12 @@ use serde::de::IntoDeserializer;
 use serde::de::value::{Error as NameError, StrDeserializer};
 use shared::{
     AuthResponse, Credentials, EmailVerification, ErrorCode, ForgotPassword, MeResponse, MfaCode,
-    MfaMethod, MfaRequired, PasswordChange, PasswordReset, Product, RecoveryCodes, Registered,
-    Role, SessionInfo, SessionView, TotpSetup, UserView,
+    MfaMethod, MfaRequired, PasskeyInfo, PasswordChange, PasswordReset, Product, RecoveryCodes,
+    Registered, Role, SessionInfo, SessionView, TotpSetup, UserView,
 };
 use wasm_bindgen::{JsCast, JsValue};
+
+use super::webauthn::{Credential, NewPasskey, Options};
 
 /// Parses JSON text (`None` when it is not JSON).
 pub fn parse(text: &str) -> Option<JsValue> {
@@ -41,13 +43,17 @@ fn string(value: &JsValue, name: &str) -> Option<String> {
     get(value, name).as_string()
 }
 
-/// A string or `null` (or absent).
-fn optional_string(value: &JsValue, name: &str) -> Option<Option<String>> {
+/// A field read by `read`, or `null` (or absent).
+fn optional<T>(
+    value: &JsValue,
+    name: &str,
+    read: fn(&JsValue, &str) -> Option<T>,
+) -> Option<Option<T>> {
     let field = get(value, name);
     if field.is_null() || field.is_undefined() {
         Some(None)
     } else {
-        field.as_string().map(Some)
+        read(value, name).map(Some)
     }
 }
 
@@ -75,9 +81,18 @@ fn unit<T: for<'de> Deserialize<'de>>(value: &JsValue) -> Option<T> {
 
 /// `{name: value, …}` for string fields.
 fn object(fields: &[(&str, &str)]) -> String {
+    let values: Vec<_> = fields
+        .iter()
+        .map(|&(name, value)| (name, JsValue::from_str(value)))
+        .collect();
+    object_of(&values)
+}
+
+/// `{name: value, …}`.
+fn object_of(fields: &[(&str, JsValue)]) -> String {
     let object = Object::new();
     for (name, value) in fields {
-        let _ = Reflect::set(&object, &JsValue::from_str(name), &JsValue::from_str(value));
+        let _ = Reflect::set(&object, &JsValue::from_str(name), value);
     }
     JSON::stringify(&object)
         .map(String::from)
@@ -156,8 +171,8 @@ impl FromJson for SessionInfo {
             created_at: integer(value, "created_at")?,
             last_used_at: integer(value, "last_used_at")?,
             expires_at: integer(value, "expires_at")?,
-            user_agent: optional_string(value, "user_agent")?,
-            ip: optional_string(value, "ip")?,
+            user_agent: optional(value, "user_agent", string)?,
+            ip: optional(value, "ip", string)?,
             current: boolean(value, "current")?,
         })
     }
@@ -192,6 +207,25 @@ impl FromJson for MfaRequired {
 impl FromJson for MfaMethod {
     fn from_json(value: &JsValue) -> Option<Self> {
         unit(value)
+    }
+}
+
+impl FromJson for PasskeyInfo {
+    fn from_json(value: &JsValue) -> Option<Self> {
+        Some(Self {
+            id: string(value, "id")?,
+            name: string(value, "name")?,
+            created_at: integer(value, "created_at")?,
+            last_used_at: optional(value, "last_used_at", integer)?,
+        })
+    }
+}
+
+/// A ceremony's options, `{publicKey: {…}}`: kept as sent, for the browser to read.
+impl FromJson for Options {
+    fn from_json(value: &JsValue) -> Option<Self> {
+        let public_key = get(value, "publicKey");
+        public_key.is_object().then_some(Self(public_key))
     }
 }
 
@@ -254,5 +288,21 @@ impl ToJson for PasswordChange {
 impl ToJson for MfaCode {
     fn to_json(&self) -> String {
         object(&[("code", &self.code)])
+    }
+}
+
+impl ToJson for NewPasskey {
+    fn to_json(&self) -> String {
+        object_of(&[
+            ("credential", self.credential.0.clone()),
+            ("name", JsValue::from_str(&self.name)),
+        ])
+    }
+}
+
+/// The body of `passkeys/login/finish`, `{credential}`.
+impl ToJson for Credential {
+    fn to_json(&self) -> String {
+        object_of(&[("credential", self.0.clone())])
     }
 }

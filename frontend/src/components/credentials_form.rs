@@ -76,9 +76,20 @@ pub fn CredentialsForm(
         form.send(found, request, FormErrors::from_client_error);
     });
 
-    let (password_autocomplete, label, busy_label) = match mode {
-        Mode::Login => ("current-password", "Sign in", "Signing in…"),
-        Mode::Register => ("new-password", "Create account", "Creating account…"),
+    // `webauthn`: the browser may offer passkeys in the email field's autofill.
+    let (email_autocomplete, password_autocomplete, label, busy_label) = match mode {
+        Mode::Login => (
+            "username webauthn",
+            "current-password",
+            "Sign in",
+            "Signing in…",
+        ),
+        Mode::Register => (
+            "username",
+            "new-password",
+            "Create account",
+            "Creating account…",
+        ),
     };
     view! {
         <Show when=move || verify_at.with(Option::is_none) fallback=move || view! {
@@ -87,7 +98,7 @@ pub fn CredentialsForm(
             )))/>
         }>
             <Form state=form label=label busy_label=busy_label on_submit=submit>
-                <Field id="email" label="Email" kind="email" autocomplete="username" value=email
+                <Field id="email" label="Email" kind="email" autocomplete=email_autocomplete value=email
                     error=form.error(|e| &e.email)/>
                 <Field id="password" label="Password" kind="password" autocomplete=password_autocomplete
                     value=password error=form.error(|e| &e.password)/>

@@ -20,6 +20,8 @@ pub struct FormErrors {
     pub current: Option<String>,
     /// About a one-time code.
     pub code: Option<String>,
+    /// About a name the user gives something (a passkey).
+    pub name: Option<String>,
     /// About the whole attempt.
     pub form: Option<String>,
 }

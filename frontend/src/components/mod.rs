@@ -12,19 +12,28 @@ pub use code_form::CodeForm;
 pub use credentials_form::{CredentialsForm, Mode};
 pub use field::Field;
 pub use form::{Form, FormErrors, FormState, Request};
-pub use loaded::{Loaded, Reload, load, show_loaded};
+pub use loaded::{Loaded, Reload, Row, load, local_time, show_loaded, then_reload};
 pub use sign_out::SignOutButton;
 pub use submit_button::SubmitButton;
 
 use leptos::prelude::*;
+use shared::ErrorCode;
 use shared::validation::PASSWORD_RULES;
 
-/// A message for the whole form or page, announced to screen readers.
+/// A message for the whole form or page, announced to screen readers. The server's
+/// refusal of a change for want of a recent sign-in comes with a button that signs this
+/// device out: the protected-page guard then shows the login page, which comes back here.
 #[component]
 pub fn Alert(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
+    let stale = move || {
+        message.with(|m| m.as_deref() == Some(ErrorCode::ReauthenticationRequired.message()))
+    };
     view! {
         <Show when=move || message.get().is_some()>
-            <p class="alert" role="alert">{move || message.get()}</p>
+            <p class="alert" role="alert">
+                {move || message.get()}
+                <Show when=stale>" "<SignOutButton again=true/></Show>
+            </p>
         </Show>
     }
 }

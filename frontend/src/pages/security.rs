@@ -1,3 +1,4 @@
+mod passkeys;
 mod two_step;
 
 use leptos::prelude::*;
@@ -6,6 +7,8 @@ use shared::{ErrorCode, PasswordChange};
 use crate::api::{ClientError, api};
 use crate::components::{Field, Form, FormErrors, FormState, Notice, PasswordRules};
 use crate::session::Session;
+pub use passkeys::DEFAULT_PASSKEY_NAME;
+use passkeys::Passkeys;
 use two_step::TwoStepSignIn;
 pub use two_step::{SAVE_RECOVERY_CODES, TWO_STEP_OFF, TWO_STEP_ON};
 
@@ -13,8 +16,8 @@ pub use two_step::{SAVE_RECOVERY_CODES, TWO_STEP_OFF, TWO_STEP_ON};
 pub const PASSWORD_CHANGED: &str =
     "Your password has been changed. Other devices have been signed out.";
 
-/// Security settings: change the password (this session stays, the others end), and
-/// two-step sign-in.
+/// Security settings: change the password (this session stays, the others end),
+/// two-step sign-in, and passkeys.
 #[component]
 pub fn SecurityPage() -> impl IntoView {
     let session = Session::get();
@@ -62,6 +65,7 @@ pub fn SecurityPage() -> impl IntoView {
                     autocomplete="new-password" value=new error=form.error(|e| &e.password)/>
             </Form>
             <TwoStepSignIn/>
+            <Passkeys/>
         </section>
     }
 }

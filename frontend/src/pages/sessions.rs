@@ -1,10 +1,8 @@
-use std::future::Future;
-
 use leptos::prelude::*;
 use shared::SessionInfo;
 
-use crate::api::{ClientError, api};
-use crate::components::{Alert, Reload, load, show_loaded};
+use crate::api::api;
+use crate::components::{Alert, Row, load, local_time, show_loaded, then_reload};
 
 /// Your devices: revoke one, sign out everywhere else, or everywhere.
 #[component]
@@ -14,7 +12,7 @@ pub fn SessionsPage() -> impl IntoView {
     let pending = RwSignal::new(false);
 
     let revoke = Callback::new(move |id: String| {
-        let work = async move { api().revoke_session(&id).await };
+        let work = Box::pin(async move { api().revoke_session(&id).await });
         then_reload(work, pending, error, reload);
     });
     let has_others = move || {
@@ -23,7 +21,7 @@ pub fn SessionsPage() -> impl IntoView {
     // One request for all of them, so the server ends them all or none.
     let sign_out_others = move |_| {
         then_reload(
-            async { api().logout_others().await },
+            Box::pin(async { api().logout_others().await }),
             pending,
             error,
             reload,
@@ -60,56 +58,27 @@ pub fn SessionsPage() -> impl IntoView {
     }
 }
 
-/// Runs `work` with the buttons disabled, shows its error if any, then loads the list again.
-fn then_reload(
-    work: impl Future<Output = Result<(), ClientError>> + 'static,
-    pending: RwSignal<bool>,
-    error: RwSignal<Option<String>>,
-    reload: Reload,
-) {
-    pending.set(true);
-    leptos::task::spawn_local(async move {
-        error.set(work.await.err().map(|e| e.message()));
-        pending.set(false);
-        // The page may have gone meanwhile, and its reload with it.
-        reload.try_run(());
-    });
-}
-
+/// A session as a row: the device, this one marked, the others with a button that
+/// revokes them.
 fn session_row(
     session: &SessionInfo,
     pending: RwSignal<bool>,
     revoke: Callback<String>,
-) -> impl IntoView {
+) -> AnyView {
     let id = session.id.clone();
-    let device = session
-        .user_agent
-        .clone()
-        .unwrap_or_else(|| "Unknown device".into());
-    let meta = format!(
-        "{} · last used {}",
-        session.ip.clone().unwrap_or_default(),
-        when(session.last_used_at)
-    );
-    view! {
-        <li class:current=session.current>
-            <div>
-                <strong>{device}</strong>
-                {session.current.then(|| view! { <span class="badge">"This device"</span> })}
-                <div class="meta">{meta}</div>
-            </div>
-            {(!session.current).then(|| view! {
-                <button type="button" class="secondary revoke" disabled=move || pending.get()
-                    on:click=move |_| revoke.run(id.clone())>"Revoke"</button>
-            })}
-        </li>
-    }
-}
-
-/// A Unix time in the browser's locale.
-fn when(unix_seconds: i64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
-        unix_seconds as f64 * 1000.0,
-    ));
-    String::from(date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+    let row = Row {
+        class: if session.current { "current" } else { "" },
+        title: session
+            .user_agent
+            .clone()
+            .unwrap_or_else(|| "Unknown device".into()),
+        badge: session.current.then_some("This device"),
+        meta: format!(
+            "{} · last used {}",
+            session.ip.clone().unwrap_or_default(),
+            local_time(session.last_used_at)
+        ),
+        button: (!session.current).then_some(("secondary revoke", "Revoke")),
+    };
+    row.view(pending, Callback::new(move |()| revoke.run(id.clone())))
 }

@@ -164,6 +164,11 @@ pub async fn until_within(ms: u32, mut condition: impl FnMut() -> bool) -> bool 
     condition()
 }
 
+/// Waits (up to two seconds) until `selector` matches something under `root`.
+pub async fn appears(root: &web_sys::HtmlElement, selector: &str) -> bool {
+    until(|| root.query_selector(selector).unwrap().is_some()).await
+}
+
 /// A user as the server would send it.
 pub fn user_json(role: &str, email_verified: bool) -> String {
     user_json_with_mfa(role, email_verified, false)
@@ -276,4 +281,107 @@ pub fn submit(root: &web_sys::HtmlElement) {
     find::<web_sys::HtmlFormElement>(root, "form")
         .request_submit()
         .unwrap();
+}
+
+/// What the scripted authenticator of [`fake_passkeys`] does when asked.
+#[derive(Debug, Clone, Copy)]
+pub enum Authenticator {
+    /// Makes or uses a credential.
+    Agrees,
+    /// The user cancels (`NotAllowedError`).
+    Cancels,
+}
+
+/// The server's options for a ceremony (what the browser is given is checked, not their
+/// content).
+pub const PASSKEY_OPTIONS: &str = r#"{"publicKey":{"challenge":"Y2hhbGxlbmdl"}}"#;
+
+/// The options as the scripted browser parsed them.
+pub const PARSED_OPTIONS: &str = r#"{"parsed":{"challenge":"Y2hhbGxlbmdl"}}"#;
+
+/// The JSON form (`toJSON()`) of every credential the scripted authenticator gives.
+pub const CREDENTIAL_JSON: &str =
+    r#"{"id":"cred-1","rawId":"cred-1","type":"public-key","response":{"clientDataJSON":"e30"}}"#;
+
+/// Replaces the browser's passkey calls with a script: `parse…OptionsFromJSON` wrap the
+/// server's options as `{parsed: options}`; `navigator.credentials.create` and `get` note
+/// what they were given (see [`passkey_calls`]) and answer as `authenticator` says; a
+/// conditional `get` waits until its signal aborts, or until [`pick_autofill_passkey`].
+/// `isConditionalMediationAvailable` answers `autofill`.
+pub fn fake_passkeys(authenticator: Authenticator, autofill: bool) {
+    let agrees = matches!(authenticator, Authenticator::Agrees);
+    let script = format!(
+        r#"
+        const calls = window.passkeyCalls = [];
+        const credential = {{ toJSON: () => ({CREDENTIAL_JSON}) }};
+        PublicKeyCredential.parseCreationOptionsFromJSON = o => ({{ parsed: o }});
+        PublicKeyCredential.parseRequestOptionsFromJSON = o => ({{ parsed: o }});
+        PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve({autofill});
+        const ceremony = kind => options => {{
+            const call = {{ kind, options, aborted: false }};
+            calls.push(call);
+            if (options.mediation === "conditional") {{
+                return new Promise((resolve, reject) => {{
+                    call.pick = () => resolve(credential);
+                    options.signal.addEventListener("abort", () => {{
+                        call.aborted = true;
+                        reject(new DOMException("aborted", "AbortError"));
+                    }});
+                }});
+            }}
+            return {agrees}
+                ? Promise.resolve(credential)
+                : Promise.reject(new DOMException("cancelled", "NotAllowedError"));
+        }};
+        navigator.credentials.create = ceremony("create");
+        navigator.credentials.get = ceremony("get");
+        "#
+    );
+    js_sys::Function::new_no_args(&script)
+        .call0(&JsValue::NULL)
+        .unwrap();
+}
+
+/// One call to the scripted authenticator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyCall {
+    /// `create` or `get`.
+    pub kind: String,
+    /// `mediation`, when given.
+    pub mediation: Option<String>,
+    /// Whether its signal aborted it.
+    pub aborted: bool,
+    /// Its `publicKey` option, as JSON.
+    pub public_key: String,
+}
+
+/// The calls to the scripted authenticator so far.
+pub fn passkey_calls() -> Vec<PasskeyCall> {
+    let calls = Reflect::get(&window(), &"passkeyCalls".into()).unwrap();
+    js_sys::Array::from(&calls)
+        .iter()
+        .map(|call| {
+            let field = |name: &str| Reflect::get(&call, &name.into()).unwrap();
+            let options = field("options");
+            let public_key = Reflect::get(&options, &"publicKey".into()).unwrap();
+            PasskeyCall {
+                kind: field("kind").as_string().unwrap(),
+                mediation: Reflect::get(&options, &"mediation".into())
+                    .unwrap()
+                    .as_string(),
+                aborted: field("aborted").as_bool().unwrap(),
+                public_key: js_sys::JSON::stringify(&public_key).unwrap().into(),
+            }
+        })
+        .collect()
+}
+
+/// The user picks the passkey the email field's autofill offers (the newest conditional
+/// request gets it).
+pub fn pick_autofill_passkey() {
+    js_sys::Function::new_no_args(
+        "window.passkeyCalls.filter(c => c.pick && !c.aborted).pop().pick()",
+    )
+    .call0(&JsValue::NULL)
+    .unwrap();
 }
