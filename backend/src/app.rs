@@ -127,10 +127,7 @@ impl Application {
             devices: Arc::new(devices),
             clock: Arc::clone(&clock),
         };
-        let audit = Audit {
-            store: store.clone(),
-            clock: Arc::clone(&clock),
-        };
+        let audit = Audit::new(store.clone(), Arc::clone(&clock));
         let sessions = Sessions {
             store: store.clone(),
             jwt: Arc::clone(&jwt),

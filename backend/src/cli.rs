@@ -182,9 +182,11 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
         config.access_token_ttl,
     );
     let now = store.database_time_ms().await?;
-    keys.bootstrap(now).await?;
+    keys.create_first(now).await?;
     if let KeysCommand::Rotate(_) = command {
         let key = keys.rotate(now, config.key_publish_delay).await?;
+        let detail = format!("{} {}", key.kid, key.alg);
+        record_operator_action(&store, now, Action::KeyRotated, None, &detail).await;
         println!(
             "new {} key {} signs from {}",
             key.alg,
@@ -235,7 +237,10 @@ async fn audit_log(email: Option<&str>, limit: i64, db: &DatabaseArgs) -> anyhow
             event.action,
             event.user_id.unwrap_or_else(dash),
             event.ip.unwrap_or_else(dash),
-            event.detail.unwrap_or_else(dash),
+            // Quoted and escaped: a passkey's name is the user's text.
+            event
+                .detail
+                .map_or_else(dash, |detail| format!("{detail:?}")),
             event.user_agent.unwrap_or_default(),
         );
     }
@@ -302,7 +307,8 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
             match accounts::create_account(&store, &hasher, &credentials, role, now).await {
                 Ok(user) => {
                     let action = Action::AccountCreated;
-                    record_operator_action(&store, now, action, &user.email, role.as_str()).await?;
+                    record_operator_action(&store, now, action, Some(&user.email), role.as_str())
+                        .await;
                     println!(
                         "created {} user {} ({})",
                         role.as_str(),
@@ -326,7 +332,14 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
                 bail!("no user with email {email}");
             }
             let now = store.database_time_ms().await?;
-            record_operator_action(&store, now, Action::RoleChanged, &email, role.as_str()).await?;
+            record_operator_action(
+                &store,
+                now,
+                Action::RoleChanged,
+                Some(&email),
+                role.as_str(),
+            )
+            .await;
             println!("{email} is now {}", role.as_str());
         }
         UserCommand::Disable { email, db } => {
@@ -338,7 +351,14 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
             if store.disable_user(&email, now).await?.is_none() {
                 bail!("no user with email {email}");
             }
-            record_operator_action(&store, now, Action::AccountDisabled, &email, "disable").await?;
+            record_operator_action(
+                &store,
+                now,
+                Action::AccountDisabled,
+                Some(&email),
+                "disable",
+            )
+            .await;
             println!("disabled {email} and revoked its sessions");
         }
         UserCommand::MfaReset { email, db } => {
@@ -348,7 +368,7 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
             if store.reset_mfa(&email, now).await?.is_none() {
                 bail!("no user with email {email}");
             }
-            record_operator_action(&store, now, Action::MfaReset, &email, "mfa-reset").await?;
+            record_operator_action(&store, now, Action::MfaReset, Some(&email), "mfa-reset").await;
             println!("removed the second factors of {email} and revoked its sessions");
         }
         UserCommand::VerifyEmail { email, db } => {
@@ -358,8 +378,14 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
             if !store.mark_email_verified(&email, now).await? {
                 bail!("no user with email {email}");
             }
-            record_operator_action(&store, now, Action::EmailVerified, &email, "verify-email")
-                .await?;
+            record_operator_action(
+                &store,
+                now,
+                Action::EmailVerified,
+                Some(&email),
+                "verify-email",
+            )
+            .await;
             println!("{email} is verified");
         }
     }

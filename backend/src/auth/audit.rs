@@ -58,6 +58,8 @@ pub enum Action {
     AccountDisabled,
     /// An operator changed the user's role; the detail is the new role.
     RoleChanged,
+    /// An operator rotated the signing keys; the detail is the new key's kid and algorithm.
+    KeyRotated,
 }
 
 impl Action {
@@ -82,6 +84,7 @@ impl Action {
             Self::MfaReset => "mfa_reset",
             Self::AccountDisabled => "account_disabled",
             Self::RoleChanged => "role_changed",
+            Self::KeyRotated => "key_rotated",
         }
     }
 }
@@ -125,61 +128,105 @@ pub enum Named {
     Email(String),
     /// The hash of a sign-in ticket (its account).
     Ticket(String),
+    /// A user id (a passkey of theirs was refused).
+    User(String),
     /// Nobody known (a passkey that matched no account, text that is no email).
     Nobody,
 }
 
 /// Records an operator's action from the command line (no IP or user agent) on the
-/// account with this canonical email, at `now` (the database's clock).
+/// account with this canonical email (or on none), at `now` (the database's clock). The
+/// action is done by then: a failure to record it is a warning, not the command's failure.
 pub async fn record_operator_action(
     store: &Store,
     now: i64,
     action: Action,
-    email: &str,
+    email: Option<&str>,
     detail: &str,
-) -> sqlx::Result<()> {
-    let user = store.user_by_email(email).await?;
-    store
-        .insert_audit_event(&AuditRow {
-            id: uuid::Uuid::new_v4().to_string(),
-            at: now,
-            action: action.as_str().to_owned(),
-            user_id: user.map(|user| user.id),
-            ip: None,
-            user_agent: None,
-            detail: Some(format!("operator: {detail}")),
-        })
-        .await
+) {
+    let user_id = match email {
+        Some(email) => store
+            .user_by_email(email)
+            .await
+            .ok()
+            .flatten()
+            .map(|u| u.id),
+        None => None,
+    };
+    let row = AuditRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        at: now,
+        action: action.as_str().to_owned(),
+        user_id,
+        ip: None,
+        user_agent: None,
+        detail: Some(format!("operator: {detail}")),
+    };
+    if let Err(error) = store.insert_audit_event(&row).await {
+        tracing::warn!(action = row.action, %error, "audit event not recorded");
+    }
 }
+
+/// Failed sign-ins that may wait to be written at once.
+pub const MAX_PENDING_FAILURES: usize = 256;
 
 /// Writes the audit log (cheap to clone).
 #[derive(Clone)]
 pub struct Audit {
     /// The database.
-    pub store: Store,
+    store: Store,
     /// The source of "now".
-    pub clock: Arc<dyn Clock>,
+    clock: Arc<dyn Clock>,
+    /// Slots for failed sign-ins waiting to be written.
+    pending: Arc<tokio::sync::Semaphore>,
 }
 
 impl Audit {
+    /// The audit log in `store`, timed by `clock`.
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            clock,
+            pending: Arc::new(tokio::sync::Semaphore::new(MAX_PENDING_FAILURES)),
+        }
+    }
+
     /// Records an event now; a failure is logged, never returned.
     pub async fn record(&self, event: Event<'_>) {
         self.write(self.row(event)).await;
     }
 
     /// Records a failed sign-in after the answer has gone, with the account `named` when
-    /// there is one.
+    /// there is one. At most [`MAX_PENDING_FAILURES`] wait to be written; beyond that a
+    /// flood is dropped (and logged), so the log can never hold up the database.
     pub fn sign_in_failed(&self, named: Named, client: &ClientInfo, how: &'static str) {
+        let Ok(slot) = Arc::clone(&self.pending).try_acquire_owned() else {
+            tracing::warn!(how, "too many failed sign-ins waiting: audit event dropped");
+            return;
+        };
         let audit = self.clone();
         let client = client.clone();
         let at = self.clock.now_ms();
         tokio::spawn(async move {
-            let user_id = match named {
-                Named::Email(email) => audit.store.user_by_email(&email).await.ok().flatten(),
-                Named::Ticket(hash) => audit.store.mfa_ticket_user(&hash).await.ok().flatten(),
-                Named::Nobody => None,
-            }
-            .map(|user| user.id);
+            let _slot = slot;
+            let user = match named {
+                Named::Email(email) => audit
+                    .store
+                    .user_by_email(&email)
+                    .await
+                    .map(|u| u.map(|u| u.id)),
+                Named::Ticket(hash) => audit
+                    .store
+                    .mfa_ticket_user(&hash)
+                    .await
+                    .map(|u| u.map(|u| u.id)),
+                Named::User(id) => Ok(Some(id)),
+                Named::Nobody => Ok(None),
+            };
+            let user_id = user.unwrap_or_else(|error| {
+                tracing::warn!(%error, "the account of a failed sign-in could not be looked up");
+                None
+            });
             let event = Event {
                 action: Action::SignInFailed,
                 user_id: user_id.as_deref(),

@@ -181,8 +181,10 @@ impl Passkeys {
     }
 
     /// Verifies the browser's assertion; returns the user it signs in. Every failure is
-    /// `invalid_credentials`, as for a wrong password.
-    pub async fn login_finish(&self, credential: &Value) -> Result<UserRow, Error> {
+    /// `invalid_credentials`, as for a wrong password; it counts as a failed attempt (for
+    /// the audit log) only once one of our ceremonies was used up, which login start limits
+    /// per IP, and names the account once the credential is known.
+    pub async fn login_finish(&self, credential: &Value) -> Result<UserRow, Refused> {
         let invalid = || Error::new(ErrorCode::InvalidCredentials);
         let webauthn = self.webauthn()?;
         let challenge = challenge_of(credential).ok_or_else(invalid)?;
@@ -192,6 +194,25 @@ impl Passkeys {
             .take_ceremony(&challenge, LOGIN, None, now)
             .await?
             .ok_or_else(invalid)?;
+        let mut user_id = None;
+        self.finish_login(credential, webauthn, &challenge, state, now, &mut user_id)
+            .await
+            .map_err(|error| Refused {
+                error,
+                attempt: Some(user_id),
+            })
+    }
+
+    async fn finish_login(
+        &self,
+        credential: &Value,
+        webauthn: &Webauthn,
+        challenge: &str,
+        state: String,
+        now: i64,
+        user_id: &mut Option<String>,
+    ) -> Result<UserRow, Error> {
+        let invalid = || Error::new(ErrorCode::InvalidCredentials);
         let state: DiscoverableAuthentication =
             serde_json::from_str(&state).map_err(Error::internal)?;
         let response: PublicKeyCredential =
@@ -204,6 +225,7 @@ impl Passkeys {
             .passkey_by_credential(&URL_SAFE_NO_PAD.encode(credential_id))
             .await?
             .ok_or_else(invalid)?;
+        *user_id = Some(row.user_id.clone());
         // The credential must be the one the user handle's owner registered.
         let owner = self
             .store
@@ -232,7 +254,7 @@ impl Passkeys {
             return Err(invalid());
         }
         // Signed in: the start no longer counts against the IP.
-        self.store.settle_attempt(&challenge, None).await?;
+        self.store.settle_attempt(challenge, None).await?;
         let user = self
             .store
             .user_by_id(&row.user_id)
@@ -242,6 +264,31 @@ impl Passkeys {
             return Err(Error::new(ErrorCode::AccountDisabled));
         }
         Ok(user)
+    }
+}
+
+/// A refused passkey sign-in.
+#[derive(Debug)]
+pub struct Refused {
+    /// What to answer.
+    pub error: Error,
+    /// `Some` when one of our ceremonies was used up (a real attempt), with the account of
+    /// the credential when it was one of ours.
+    pub attempt: Option<Option<String>>,
+}
+
+impl From<Error> for Refused {
+    fn from(error: Error) -> Self {
+        Self {
+            error,
+            attempt: None,
+        }
+    }
+}
+
+impl From<sqlx::Error> for Refused {
+    fn from(error: sqlx::Error) -> Self {
+        Error::from(error).into()
     }
 }
 

@@ -297,26 +297,28 @@ impl Sessions {
         Ok(expires_at > now)
     }
 
-    /// Revokes every session of a user, but `except` when given.
-    pub async fn revoke_all(&self, user_id: &str, except: Option<&str>) -> Result<(), Error> {
+    /// Revokes every session of a user, but `except` when given; returns how many ended.
+    pub async fn revoke_all(&self, user_id: &str, except: Option<&str>) -> Result<usize, Error> {
         let now = self.clock.now_ms();
         let ended = self
             .store
             .revoke_user_sessions(user_id, except, now)
             .await?;
+        let count = ended.len();
         self.reject(ended);
-        Ok(())
+        Ok(count)
     }
 
     /// Ends the session behind whichever of the two tokens is presented. Never fails on
-    /// missing, stale or foreign tokens: logout is idempotent. Returns the user of the
-    /// refresh token's session, when it named one.
+    /// missing, stale or foreign tokens: logout is idempotent. Returns whether a live
+    /// session ended, and the user of the refresh token's session when it named one.
     pub async fn logout(
         &self,
         refresh: Option<&str>,
         access_session_id: Option<&str>,
-    ) -> Result<Option<String>, Error> {
+    ) -> Result<(bool, Option<String>), Error> {
         let mut user_id = None;
+        let mut ended = false;
         let mut session_ids: Vec<String> =
             access_session_id.map(str::to_owned).into_iter().collect();
         // Refused here at once, even if the database cannot be reached to end the session.
@@ -333,9 +335,9 @@ impl Sessions {
             }
         }
         for session_id in session_ids {
-            self.revoke(&session_id, None).await?;
+            ended |= self.revoke(&session_id, None).await?;
         }
-        Ok(user_id)
+        Ok((ended, user_id))
     }
 
     /// Rejects the access tokens of sessions just revoked, on this instance at once, until

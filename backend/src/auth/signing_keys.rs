@@ -107,9 +107,37 @@ impl SigningKeys {
     }
 
     /// The first key of a database that has none: `JWT_SECRET` itself with `HS256`, a new
-    /// Ed25519 key with `EdDSA`; active at once.
+    /// Ed25519 key with `EdDSA`; active at once. Also when no stored key opens with this
+    /// `JWT_SECRET` (it was changed, as after a leak): then a key of this secret signs from
+    /// now, and every token of the old secret is refused.
     pub async fn bootstrap(&self, now: i64) -> anyhow::Result<()> {
-        let first = match self.algorithm {
+        let rows = self.store.signing_keys().await?;
+        if !rows.is_empty() {
+            if self.build(&rows).signing(now).is_some() {
+                return Ok(());
+            }
+            tracing::warn!(
+                "no stored signing key opens with this JWT_SECRET: a new key signs from now"
+            );
+            let mut key = self.first_key(now);
+            key.activates_at = now;
+            self.store.insert_signing_key(&key, false).await?;
+            return Ok(());
+        }
+        self.create_first(now).await
+    }
+
+    /// The first key, if the database has none yet (and nothing otherwise).
+    pub async fn create_first(&self, now: i64) -> anyhow::Result<()> {
+        self.store
+            .insert_signing_key(&self.first_key(now), true)
+            .await?;
+        Ok(())
+    }
+
+    /// The key a new database starts with, active from the beginning of time.
+    fn first_key(&self, now: i64) -> SigningKeyRow {
+        match self.algorithm {
             KeyAlgorithm::Hs256 => SigningKeyRow {
                 kid: secret_key_id(&self.secret),
                 alg: KeyAlgorithm::Hs256.as_str().to_owned(),
@@ -119,14 +147,23 @@ impl SigningKeys {
                 activates_at: 0,
             },
             KeyAlgorithm::EdDsa => self.new_key(now, 0),
-        };
-        self.store.insert_signing_key(&first, true).await?;
-        Ok(())
+        }
     }
 
     /// A new random key of the configured algorithm that signs from `now + delay`;
-    /// returns it.
+    /// returns it. Refused unless the key signing now opens with this `JWT_SECRET`: a key
+    /// sealed under another secret would be a key no instance can use.
     pub async fn rotate(&self, now: i64, delay: Duration) -> anyhow::Result<SigningKeyRow> {
+        let rows = self.store.signing_keys().await?;
+        let active = rows.iter().rev().find(|row| row.activates_at <= now);
+        if let Some(active) = active
+            && self.key(active, None).is_none()
+        {
+            anyhow::bail!(
+                "the active signing key {} does not open with this JWT_SECRET: run the command with the server's settings",
+                active.kid
+            );
+        }
         let key = self.new_key(now, now + millis(delay));
         anyhow::ensure!(
             self.store.insert_signing_key(&key, false).await?,
@@ -183,20 +220,24 @@ impl SigningKeys {
         Ok((rows, set))
     }
 
-    /// `rows` (in activation order) ready to use; keys whose material does not open
-    /// (another `JWT_SECRET`) are left out, with a warning.
+    /// `rows` (in activation order) ready to use. Keys whose material does not open
+    /// (another `JWT_SECRET`) are left out, with a warning, and do not count as the
+    /// successor that retires a key.
     pub fn build(&self, rows: &[SigningKeyRow]) -> KeySet {
-        let keys = rows
-            .iter()
-            .enumerate()
-            .filter_map(|(i, row)| match self.key(row, self.retires_at(rows, i)) {
-                Some(key) => Some(key),
+        let mut keys: Vec<Key> = Vec::new();
+        for row in rows {
+            match self.key(row, None) {
+                Some(key) => {
+                    if let Some(previous) = keys.last_mut() {
+                        previous.retires_at = Some(key.activates_at + self.retire_after_ms);
+                    }
+                    keys.push(key);
+                }
                 None => {
                     tracing::warn!(kid = %row.kid, "a signing key does not open with this JWT_SECRET; ignored");
-                    None
                 }
-            })
-            .collect();
+            }
+        }
         KeySet::new(keys)
     }
 

@@ -208,8 +208,9 @@ async fn logout(
         .logout(refresh.as_deref(), claims.as_ref().map(|c| c.sid.as_str()))
         .await;
     let result = match ended {
-        Ok(user_id) => {
-            if let Some(user_id) = claims.map(|c| c.sub).or(user_id) {
+        Ok((ended, user_id)) => {
+            // Only a sign-out that ended something is an event: replays change nothing.
+            if let Some(user_id) = claims.map(|c| c.sub).or(user_id).filter(|_| ended) {
                 let event = Event::new(Action::SignOut, &user_id, &client);
                 state.audit.record(event).await;
             }
@@ -237,12 +238,14 @@ async fn logout_others(
     user: AuthUser,
     client: ClientInfo,
 ) -> Result<StatusCode, ApiError> {
-    state
+    let ended = state
         .sessions
         .revoke_all(&user.user_id, Some(&user.session_id))
         .await?;
-    let event = Event::new(Action::SignOutOthers, &user.user_id, &client);
-    state.audit.record(event).await;
+    if ended > 0 {
+        let event = Event::new(Action::SignOutOthers, &user.user_id, &client);
+        state.audit.record(event).await;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -16,6 +16,7 @@ use super::auth::{respond, with_device_cookie};
 use super::error::ApiError;
 use super::extract::{AppJson, AuthUser};
 use crate::auth::audit::{Action, Event, Named};
+use crate::auth::passkeys::Refused;
 use crate::auth::sessions::{ClientInfo, Proof};
 use crate::store::PasskeyRow;
 
@@ -135,11 +136,12 @@ async fn login_finish(
 ) -> Result<Response, ApiError> {
     let user = match state.passkeys.login_finish(&body.credential).await {
         Ok(user) => user,
-        Err(error) => {
-            if error.code() == ErrorCode::InvalidCredentials {
-                state
-                    .audit
-                    .sign_in_failed(Named::Nobody, &client, "passkey");
+        Err(Refused { error, attempt }) => {
+            if let Some(user_id) = attempt
+                && error.code() == ErrorCode::InvalidCredentials
+            {
+                let named = user_id.map_or(Named::Nobody, Named::User);
+                state.audit.sign_in_failed(named, &client, "passkey");
             }
             return Err(error.into());
         }

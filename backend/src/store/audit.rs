@@ -41,20 +41,33 @@ impl Store {
         .map(drop)
     }
 
-    /// The newest `limit` events, of one user when given, newest first.
+    /// The newest `limit` events, of one user when given, newest first (two statements,
+    /// so that each has a plan that uses its index).
     pub async fn audit_events(
         &self,
         user_id: Option<&str>,
         limit: i64,
     ) -> sqlx::Result<Vec<AuditRow>> {
-        sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM audit_events WHERE ($1 IS NULL OR user_id = $1) \
-             ORDER BY at DESC, id DESC LIMIT $2"
-        ))
-        .bind(user_id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
+        let order = "ORDER BY at DESC, id DESC";
+        match user_id {
+            Some(user_id) => {
+                sqlx::query_as(&format!(
+                    "SELECT {COLUMNS} FROM audit_events WHERE user_id = $1 {order} LIMIT $2"
+                ))
+                .bind(user_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+            }
+            None => {
+                sqlx::query_as(&format!(
+                    "SELECT {COLUMNS} FROM audit_events {order} LIMIT $1"
+                ))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+            }
+        }
     }
 
     /// Deletes events older than `before`.

@@ -99,6 +99,9 @@ async fn sign_ins_failures_reuse_revocations_and_changes_are_recorded_without_se
         .to_owned();
     let revoked = browser.delete(&format!("/api/sessions/{other}")).await;
     assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    // One more session for "sign out everywhere else" to end.
+    let fourth = first_step(&app, email).await;
+    assert_eq!(verify(&fourth, &codes[4]).await.status(), StatusCode::OK);
     assert_eq!(
         browser.post("/api/auth/logout-others").await.status(),
         StatusCode::NO_CONTENT
@@ -126,7 +129,7 @@ async fn sign_ins_failures_reuse_revocations_and_changes_are_recorded_without_se
 
     let expected: BTreeMap<String, usize> = [
         ("account_created", 1),
-        ("sign_in", 3),
+        ("sign_in", 4),
         ("sign_in_failed", 2),
         ("totp_enabled", 1),
         ("refresh_token_reuse", 1),
@@ -160,7 +163,12 @@ async fn sign_ins_failures_reuse_revocations_and_changes_are_recorded_without_se
     };
     assert_eq!(
         how("sign_in"),
-        ["password", "second_factor", "second_factor"]
+        [
+            "password",
+            "second_factor",
+            "second_factor",
+            "second_factor"
+        ]
     );
     assert_eq!(how("sign_in_failed"), ["code", "password"]);
     assert_eq!(how("passkey_added"), ["Laptop"]);
@@ -203,6 +211,8 @@ async fn only_admins_read_it_newest_first_and_bad_queries_are_refused() {
     let app = spawn_app().await;
     let admin = admin(&app).await;
     let (user, _) = app.signed_in("plain@example.com").await;
+    let elsewhere = app.browser().login("plain@example.com", PASSWORD).await;
+    assert_eq!(elsewhere.status(), StatusCode::OK);
     app.advance(Duration::from_millis(5));
     assert_eq!(
         user.post("/api/auth/logout-others").await.status(),
@@ -268,11 +278,12 @@ async fn operators_commands_are_recorded_and_printed() {
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 4, "{stdout}");
     assert!(
-        lines[0].contains(" account_disabled ") && lines[0].contains("operator: disable"),
+        lines[0].contains(" account_disabled ")
+            && lines[0].contains("detail=\"operator: disable\""),
         "{stdout}"
     );
     assert!(
-        lines[1].contains(" role_changed ") && lines[1].contains("detail=operator: admin"),
+        lines[1].contains(" role_changed ") && lines[1].contains("detail=\"operator: admin\""),
         "{stdout}"
     );
     assert!(
@@ -281,4 +292,54 @@ async fn operators_commands_are_recorded_and_printed() {
     );
     let unknown = cli(&app, &["audit", "--email", "nobody@example.com"], "");
     assert!(!unknown.status.success());
+}
+
+#[tokio::test]
+async fn junk_sent_to_passkey_sign_in_writes_nothing_and_a_real_attempt_is_recorded() {
+    let app = spawn_app().await;
+    for _ in 0..20 {
+        let junk = app
+            .browser()
+            .post_json(
+                "/api/auth/passkeys/login/finish",
+                &serde_json::json!({"credential": {"response": {"clientDataJSON": "e30"}}}),
+            )
+            .await;
+        assert_eq!(junk.status(), StatusCode::UNAUTHORIZED);
+    }
+    // A ceremony of ours, answered by a credential nobody registered.
+    let options: Value = app
+        .browser()
+        .post("/api/auth/passkeys/login/start")
+        .await
+        .json()
+        .await
+        .unwrap();
+    // A passkey of another site's database: unknown here.
+    let elsewhere = spawn_app().await;
+    let (owner, _) = elsewhere.signed_in("stranger@example.com").await;
+    let mut stranger = SoftAuthenticator::new("http://localhost:3000");
+    let added = add_passkey(&owner, &mut stranger, "Key").await;
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let assertion = stranger.get(&options, None).unwrap();
+    let refused = app
+        .browser()
+        .post_json(
+            "/api/auth/passkeys/login/finish",
+            &serde_json::json!({ "credential": assertion }),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let recorded = eventually(Duration::from_secs(2), || async {
+        let events = app.state.store.audit_events(None, 100).await.unwrap();
+        events
+            .iter()
+            .filter(|e| e.action == "sign_in_failed")
+            .count()
+            == 1
+    })
+    .await;
+    let events = app.state.store.audit_events(None, 100).await.unwrap();
+    assert!(recorded, "{events:?}");
+    assert_eq!(events.len(), 1, "the junk left no trace: {events:?}");
 }

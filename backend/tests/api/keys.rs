@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use backend::auth::signing_keys::KeyState;
+use backend::auth::signing_keys::{KeyAlgorithm, KeyState, SigningKeys};
 
 use crate::admin::cli;
 use crate::helpers::*;
@@ -175,6 +175,11 @@ async fn a_rotation_needs_no_restart_signs_nobody_out_and_retires_the_old_key() 
 
         let rotated = keys_cli(&app, &["rotate"], alg);
         assert!(rotated.starts_with(&format!("new {alg} key ")), "{rotated}");
+        let events = app.state.store.audit_events(None, 100).await.unwrap();
+        assert!(
+            events.iter().any(|e| e.action == "key_rotated"),
+            "a rotation is in the audit log"
+        );
         // Every instance reads the key set within a second or two.
         let published = eventually(Duration::from_secs(3), || async {
             app.state.jwt.current().live(app.clock_now_ms()).count() == 2
@@ -233,4 +238,69 @@ async fn a_rotation_needs_no_restart_signs_nobody_out_and_retires_the_old_key() 
             }
         }
     }
+}
+
+const OTHER_SECRET: &[u8] = b"another-secret-0123456789-abcdefghijklmnopqrstuv";
+
+#[tokio::test]
+async fn a_key_of_another_secret_is_refused_by_rotate_and_retires_nothing() {
+    let app = spawn_app_with(&["--jwt-alg", "EdDSA"], |_| {}).await;
+    let (browser, _) = app.signed_in("wrong-secret@example.com").await;
+    // `keys rotate` run without the server's JWT_SECRET: refused, nothing stored.
+    let output = cli(
+        &app,
+        &[
+            "keys",
+            "rotate",
+            "--jwt-secret",
+            "another-secret-0123456789-abcdefghijklmnopqrstuv",
+        ],
+        "",
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("JWT_SECRET") && stderr.trim_end().lines().count() == 1,
+        "{stderr}"
+    );
+    assert_eq!(app.state.store.signing_keys().await.unwrap().len(), 1);
+
+    // A key that does not open here (stored by an instance with another secret) is no
+    // successor: the key in use does not retire because of it.
+    let foreign = SigningKeys::new(
+        app.state.store.clone(),
+        OTHER_SECRET,
+        KeyAlgorithm::EdDsa,
+        Duration::from_secs(900),
+    );
+    foreign.bootstrap(app.clock_now_ms()).await.unwrap();
+    assert_eq!(app.state.store.signing_keys().await.unwrap().len(), 2);
+    let (_, set) = app.state.signing_keys.load().await.unwrap();
+    app.state.jwt.install(set);
+    app.advance(Duration::from_secs(15 * 60 + 31));
+    assert_eq!(browser.refresh().await.status(), StatusCode::OK);
+    assert_eq!(browser.get("/api/me").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn after_jwt_secret_changes_a_key_of_the_new_secret_signs_at_once() {
+    let app = spawn_app().await;
+    let now = app.clock_now_ms();
+    let changed = SigningKeys::new(
+        app.state.store.clone(),
+        OTHER_SECRET,
+        KeyAlgorithm::Hs256,
+        Duration::from_secs(900),
+    );
+    let (_, before) = changed.load().await.unwrap();
+    assert!(
+        before.signing(now).is_none(),
+        "no stored key opens with the new secret"
+    );
+    changed.bootstrap(now).await.unwrap();
+    let (_, after) = changed.load().await.unwrap();
+    let key = after.signing(now).expect("a key of the new secret signs");
+    assert_eq!(key.alg, jsonwebtoken::Algorithm::HS256);
+    // The old secret's key is still there for the instances that have it.
+    assert_eq!(app.state.store.signing_keys().await.unwrap().len(), 2);
 }
