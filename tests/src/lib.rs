@@ -1,11 +1,13 @@
 //! The harness for tests that drive the real backend: a cookie-keeping browser-like HTTP
 //! client, headless Chromium through WebDriver, a fresh database per test (SQLite or
-//! PostgreSQL), backend processes, a TCP proxy that can cut a process off from its
+//! PostgreSQL), backend processes (one signing with Ed25519, for services that verify its
+//! tokens from the JWKS), a TCP proxy that can cut a process off from its
 //! database, a local SMTP server, and a software passkey authenticator.
 
 pub mod browser;
 pub mod chrome;
 pub mod database;
+pub mod eddsa;
 pub mod passkey;
 pub mod process;
 pub mod proxy;
@@ -17,6 +19,7 @@ use std::time::Duration;
 pub use browser::Browser;
 pub use chrome::Chrome;
 pub use database::TestDatabase;
+pub use eddsa::EdDsaBackend;
 pub use process::BackendProcess;
 pub use proxy::TcpProxy;
 pub use smtp::{ReceivedMail, SmtpServer};
