@@ -22,6 +22,13 @@ ensure_cargo() {
   fi
 }
 
+# Python libraries the tests use as independent implementations (PyJWT checks our
+# Ed25519 tokens against the JWKS).
+ensure_python_helpers() {
+  python3 -c 'import jwt, cryptography' 2>/dev/null ||
+    python3 -m pip install --quiet --disable-pip-version-check 'pyjwt[crypto]>=2.8,<3'
+}
+
 ensure_wasm_target() {
   rustup target list --installed | grep -q '^wasm32-unknown-unknown$' ||
     rustup target add wasm32-unknown-unknown

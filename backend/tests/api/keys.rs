@@ -304,3 +304,47 @@ async fn after_jwt_secret_changes_a_key_of_the_new_secret_signs_at_once() {
     // The old secret's key is still there for the instances that have it.
     assert_eq!(app.state.store.signing_keys().await.unwrap().len(), 2);
 }
+
+/// PyJWT, another JOSE implementation altogether: fetches the JWKS, picks the key by the
+/// token's `kid` and verifies signature and claims. Installed by `scripts/test`.
+const PYJWT_VERIFY: &str = r#"
+import sys, jwt
+url, token = sys.argv[1], sys.argv[2]
+key = jwt.PyJWKClient(url).get_signing_key_from_jwt(token)
+claims = jwt.decode(token, key.key, algorithms=["EdDSA"],
+                    audience="jwt-auth-spa", issuer="jwt-auth-backend")
+print(claims["sub"])
+"#;
+
+#[tokio::test]
+async fn pyjwt_verifies_a_real_token_with_the_jwks_alone() {
+    let app = eddsa_app().await;
+    let (browser, auth) = app.signed_in("pyjwt@example.com").await;
+    let (token, _, _) = token_parts(&browser);
+    let url = app.url("/.well-known/jwks.json");
+    let run = |token: String| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new("python3")
+                .args(["-c", PYJWT_VERIFY, &url, &token])
+                .output()
+                .expect("python3 runs (scripts/test installs PyJWT)")
+        })
+    };
+    let verified = run(token.clone()).await.unwrap();
+    assert!(
+        verified.status.success(),
+        "PyJWT refused our token (is `pyjwt[crypto]` installed?): {}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&verified.stdout).trim(),
+        auth.user.id
+    );
+    // The control: PyJWT refuses a token with one claim changed.
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut claims = decoded(parts[1]);
+    claims["role"] = json!("admin");
+    let tampered = format!("{}.{}.{}", parts[0], part(&claims), parts[2]);
+    assert!(!run(tampered).await.unwrap().status.success());
+}
