@@ -16,6 +16,7 @@ use backend::auth::signing_keys::{KeyAlgorithm, KeyState, SigningKeys};
 
 use crate::admin::cli;
 use crate::helpers::*;
+use crate::tokens::me_with;
 
 async fn eddsa_app() -> TestApp {
     spawn_app_with(&["--jwt-alg", "EdDSA"], |_| {}).await
@@ -44,12 +45,6 @@ async fn jwks(app: &TestApp) -> (Option<String>, Value) {
         .get("cache-control")
         .map(|v| v.to_str().unwrap().to_owned());
     (cache, response.json().await.unwrap())
-}
-
-async fn me_with(app: &TestApp, token: &str) -> reqwest::Response {
-    let browser = app.browser();
-    browser.set_cookie("access_token", token);
-    browser.get("/api/me").await
 }
 
 /// `header.claims` signed with the Ed25519 `key`.

@@ -68,7 +68,7 @@ async fn genuine(app: &TestApp) -> (Browser, Value, Value) {
     (browser, decode(parts[0]), decode(parts[1]))
 }
 
-async fn me_with(app: &TestApp, token: &str) -> reqwest::Response {
+pub(crate) async fn me_with(app: &TestApp, token: &str) -> reqwest::Response {
     let browser = app.browser();
     browser.set_cookie("access_token", token);
     browser.get("/api/me").await
