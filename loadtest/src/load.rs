@@ -1,0 +1,251 @@
+//! The runner: each virtual client loops one step of its workload (one request, or one
+//! step of a user's journey) until the deadline; the steps that start after the warm-up
+//! and succeed are measured (count, rate, latency). Failures are counted apart, from the
+//! first step on, warm-up included: they are about correctness, not speed.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::client::Failure;
+
+/// The longest a step may take before it counts as failed (the server answers 408 after
+/// 30 s itself), so that a stuck server cannot keep the tool running.
+const STEP_TIMEOUT: Duration = Duration::from_secs(40);
+/// The largest latency the histograms hold, in microseconds (longer ones are clamped).
+const MAX_LATENCY_MICROS: u64 = 60_000_000;
+
+/// What a scenario's virtual clients do, one step at a time.
+pub trait Workload: Send + Sync + 'static {
+    /// The state of one virtual client: its connection, cookies, account.
+    type Client: Send + 'static;
+
+    /// One step; its time is the latency recorded. An error is counted, and the client
+    /// goes on with its next step.
+    fn step(&self, client: &mut Self::Client) -> impl Future<Output = Result<(), Failure>> + Send;
+}
+
+/// How long a scenario runs, and how often each client steps.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// Time run before measuring starts.
+    pub warmup: Duration,
+    /// Time measured.
+    pub duration: Duration,
+    /// `None`: each client steps again as soon as its step is done (closed loop);
+    /// `Some(p)`: a step starts every `p` at most (a paced client beside a flood).
+    pub pace: Option<Duration>,
+}
+
+impl Plan {
+    /// The same plan with each client stepping at most every `pace`.
+    pub fn paced(self, pace: Duration) -> Self {
+        Self {
+            pace: Some(pace),
+            ..self
+        }
+    }
+
+    /// The same plan measuring for at most `limit`.
+    pub fn at_most(self, limit: Duration) -> Self {
+        Self {
+            duration: self.duration.min(limit),
+            ..self
+        }
+    }
+}
+
+/// The results of a run: latencies of the measured steps that succeeded, and every failure.
+#[derive(Debug, Clone)]
+pub struct Measurement {
+    /// Latencies in microseconds.
+    latencies: Histogram<u64>,
+    /// Steps that succeeded in the measured window.
+    steps: u64,
+    /// The measured window: from the end of the warm-up to the last step's end.
+    window: Duration,
+    /// Failures by kind, warm-up included.
+    failures: BTreeMap<Failure, u64>,
+}
+
+impl Default for Measurement {
+    fn default() -> Self {
+        Self {
+            latencies: Histogram::new_with_bounds(1, MAX_LATENCY_MICROS, 3)
+                .expect("constant histogram bounds are valid"),
+            steps: 0,
+            window: Duration::ZERO,
+            failures: BTreeMap::new(),
+        }
+    }
+}
+
+impl Measurement {
+    /// Steps that succeeded in the measured window.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Successful steps per second over the measured window.
+    pub fn rate(&self) -> f64 {
+        let seconds = self.window.as_secs_f64();
+        if seconds > 0.0 {
+            self.steps as f64 / seconds
+        } else {
+            0.0
+        }
+    }
+
+    /// The latency at quantile `q` (0.5, 0.99) in milliseconds, when any step succeeded.
+    pub fn quantile_ms(&self, q: f64) -> Option<f64> {
+        (!self.latencies.is_empty()).then(|| self.latencies.value_at_quantile(q) as f64 / 1000.0)
+    }
+
+    /// How many steps failed, warm-up included.
+    pub fn failure_count(&self) -> u64 {
+        self.failures.values().sum()
+    }
+
+    /// The failures by kind.
+    pub fn failures(&self) -> &BTreeMap<Failure, u64> {
+        &self.failures
+    }
+
+    /// Counts a failure.
+    pub fn fail(&mut self, failure: Failure) {
+        *self.failures.entry(failure).or_default() += 1;
+    }
+
+    /// Counts `other`'s failures too (a side workload's, say).
+    pub fn add_failures(&mut self, other: &Self) {
+        for (failure, count) in &other.failures {
+            *self.failures.entry(failure.clone()).or_default() += count;
+        }
+    }
+
+    fn merge(&mut self, other: &Self) {
+        // Same bounds on both sides, so adding cannot fail.
+        let _ = self.latencies.add(&other.latencies);
+        self.steps += other.steps;
+        self.window = self.window.max(other.window);
+        self.add_failures(other);
+    }
+}
+
+/// Runs `clients` of `workload` for `plan`'s warm-up and duration, all at once, and
+/// returns what they measured together.
+pub async fn run<W: Workload>(workload: W, clients: Vec<W::Client>, plan: Plan) -> Measurement {
+    let workload = Arc::new(workload);
+    let measure_from = Instant::now() + plan.warmup;
+    let mut tasks = JoinSet::new();
+    for client in clients {
+        tasks.spawn(drive(Arc::clone(&workload), client, measure_from, plan));
+    }
+    let mut total = Measurement::default();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(measured) => total.merge(&measured),
+            Err(error) => total.fail(Failure::new(format!("a virtual client failed: {error}"))),
+        }
+    }
+    if total.window.is_zero() {
+        total.window = plan.duration;
+    }
+    total
+}
+
+/// One virtual client's loop.
+async fn drive<W: Workload>(
+    workload: Arc<W>,
+    mut client: W::Client,
+    measure_from: Instant,
+    plan: Plan,
+) -> Measurement {
+    let end = measure_from + plan.duration;
+    let mut measured = Measurement::default();
+    loop {
+        let started = Instant::now();
+        if started >= end {
+            break;
+        }
+        let outcome = tokio::time::timeout(STEP_TIMEOUT, workload.step(&mut client))
+            .await
+            .unwrap_or_else(|_| Err(Failure::new(format!("no answer within {STEP_TIMEOUT:?}"))));
+        let done = Instant::now();
+        if started >= measure_from {
+            measured.window = done.duration_since(measure_from);
+        }
+        match outcome {
+            Ok(()) if started >= measure_from => {
+                measured.steps += 1;
+                let micros = u64::try_from(done.duration_since(started).as_micros())
+                    .unwrap_or(MAX_LATENCY_MICROS);
+                measured.latencies.saturating_record(micros.max(1));
+            }
+            Ok(()) => {}
+            Err(failure) => measured.fail(failure),
+        }
+        if let Some(pace) = plan.pace {
+            tokio::time::sleep_until(started + pace).await;
+        }
+    }
+    measured
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Steps that take 2 ms, and fail every third time.
+    struct Ticking;
+
+    impl Workload for Ticking {
+        type Client = u32;
+
+        async fn step(&self, count: &mut u32) -> Result<(), Failure> {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            *count += 1;
+            if count.is_multiple_of(3) {
+                Err(Failure::new("every third"))
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn steps_after_the_warmup_are_measured_and_every_failure_counted() {
+        let plan = Plan {
+            warmup: Duration::from_millis(10),
+            duration: Duration::from_millis(100),
+            pace: None,
+        };
+        let measured = run(Ticking, vec![0, 0], plan).await;
+        // 55 steps per client in 110 ms, 18 of them failing; of the 50 after the warm-up
+        // (the 6th to the 55th), 17 fail.
+        assert_eq!(measured.failure_count(), 2 * 18);
+        assert_eq!(measured.steps(), 2 * (50 - 17));
+        assert!((measured.rate() - 660.0).abs() < 1.0, "{}", measured.rate());
+        let p50 = measured.quantile_ms(0.5).unwrap();
+        assert!((p50 - 2.0).abs() < 0.01, "{p50}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_paced_client_steps_at_most_once_per_pace() {
+        let plan = Plan {
+            warmup: Duration::ZERO,
+            duration: Duration::from_millis(100),
+            pace: None,
+        }
+        .paced(Duration::from_millis(10));
+        let measured = run(Ticking, vec![0], plan).await;
+        // 10 steps, the 3rd, 6th and 9th failing.
+        assert_eq!(measured.steps(), 7);
+        assert_eq!(measured.failure_count(), 3);
+    }
+}

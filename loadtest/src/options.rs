@@ -1,0 +1,211 @@
+//! The command line.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::load::Plan;
+
+/// The PostgreSQL server used with `--database postgres` when `--postgres-url` is not given.
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Starts the backend on a fresh database and measures its endpoints over real HTTP.
+///
+/// The tool shares the machine with the server it measures: keep `--threads` low (the
+/// default, one thread, leaves the other cores to the server) so that what is measured is
+/// the server and not the generator.
+#[derive(Debug, Parser)]
+#[command(name = "loadtest", version)]
+pub struct Options {
+    /// Scenarios to run, comma-separated; they run in the order listed here.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "health,products,me,refresh,login"
+    )]
+    pub scenarios: Vec<ScenarioName>,
+    /// Measured time of each scenario (`10s`, `500ms`, or seconds as a number).
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Time each scenario runs before measuring starts.
+    #[arg(long, value_parser = parse_duration)]
+    pub warmup: Option<Duration>,
+    /// Short runs (1 s per scenario after 0.2 s of warm-up) that check the tool and the
+    /// server still work; `--duration` and `--warmup` still override.
+    #[arg(long)]
+    pub quick: bool,
+    /// Worker threads of the load generator (1: a single-threaded runtime).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub threads: u16,
+    /// The `backend` binary [default: $CARGO_TARGET_DIR/release/backend, else
+    /// target/release/backend of this workspace].
+    #[arg(long)]
+    pub server_bin: Option<PathBuf>,
+    /// The server's database: a fresh SQLite file, or a fresh database on `--postgres-url`.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    pub database: DatabaseKind,
+    /// PostgreSQL server (trust authentication) on which `--database postgres` creates a
+    /// database of its own, dropped at the end.
+    #[arg(long, default_value = DEFAULT_POSTGRES_URL)]
+    pub postgres_url: String,
+    /// The server's `JWT_ALG`.
+    #[arg(long, value_enum, default_value = "HS256")]
+    pub jwt_alg: JwtAlg,
+    /// The server's `RUST_LOG` (`backend::app=info` is added: it logs the bound address).
+    #[arg(long, default_value = "info")]
+    pub rust_log: String,
+}
+
+/// A scenario, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum ScenarioName {
+    /// `GET /api/health`: the floor of a request.
+    Health,
+    /// `GET /api/products` with an access token.
+    Products,
+    /// `GET /api/me` with an access token.
+    Me,
+    /// `POST /api/auth/refresh`, each client rotating its own session.
+    Refresh,
+    /// `POST /api/auth/login`, bounded by argon2id.
+    Login,
+}
+
+impl ScenarioName {
+    /// The name in the table and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Health => "health",
+            Self::Products => "products",
+            Self::Me => "me",
+            Self::Refresh => "refresh",
+            Self::Login => "login",
+        }
+    }
+}
+
+/// Where the server keeps its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DatabaseKind {
+    /// A SQLite file in a fresh temporary folder.
+    Sqlite,
+    /// A fresh database on `--postgres-url`.
+    Postgres,
+}
+
+/// The server's signing algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JwtAlg {
+    /// One shared secret.
+    #[value(name = "HS256")]
+    Hs256,
+    /// Ed25519 keys.
+    #[value(name = "EdDSA")]
+    EdDsa,
+}
+
+impl JwtAlg {
+    /// The value of `JWT_ALG`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hs256 => "HS256",
+            Self::EdDsa => "EdDSA",
+        }
+    }
+}
+
+impl Options {
+    /// The scenarios to run, each once, in their fixed order (so `health` has run when
+    /// the others compare themselves to it).
+    pub fn scenario_list(&self) -> Vec<ScenarioName> {
+        let mut list = self.scenarios.clone();
+        list.sort_unstable();
+        list.dedup();
+        list
+    }
+
+    /// Warm-up and measured time of each scenario.
+    pub fn plan(&self) -> Plan {
+        let (duration, warmup) = if self.quick {
+            (Duration::from_secs(1), Duration::from_millis(200))
+        } else {
+            (Duration::from_secs(10), Duration::from_secs(1))
+        };
+        Plan {
+            warmup: self.warmup.unwrap_or(warmup),
+            duration: self.duration.unwrap_or(duration),
+            pace: None,
+        }
+    }
+
+    /// The `backend` binary to start.
+    pub fn server_bin(&self) -> PathBuf {
+        self.server_bin.clone().unwrap_or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(
+                    || {
+                        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+                        manifest.parent().unwrap_or(manifest).join("target")
+                    },
+                    PathBuf::from,
+                )
+                .join("release/backend")
+        })
+    }
+
+    /// The generator's runtime: one thread by default, so the server keeps the other cores.
+    pub fn runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
+        if self.threads == 1 {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        } else {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(usize::from(self.threads))
+                .enable_all()
+                .build()
+        }
+    }
+}
+
+/// `10s`, `1m`, `500ms` (humantime), or a number of seconds (`10`, `0.5`).
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"));
+    }
+    humantime::parse_duration(text).map_err(|e| format!("{text:?}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_read_as_seconds_or_with_a_unit() {
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("0.2"), Ok(Duration::from_millis(200)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn scenarios_run_once_each_in_their_fixed_order() {
+        let options =
+            Options::try_parse_from(["loadtest", "--scenarios", "login,health,login"]).unwrap();
+        assert_eq!(
+            options.scenario_list(),
+            [ScenarioName::Health, ScenarioName::Login]
+        );
+    }
+
+    #[test]
+    fn quick_shortens_the_defaults_but_explicit_flags_win() {
+        let quick = Options::try_parse_from(["loadtest", "--quick", "--duration", "3"]).unwrap();
+        let plan = quick.plan();
+        assert_eq!(plan.duration, Duration::from_secs(3));
+        assert_eq!(plan.warmup, Duration::from_millis(200));
+    }
+}
