@@ -80,14 +80,25 @@ ensure_chromium() {
   fi
 }
 
-# Release build of the SPA into dist/, with gzip copies the backend serves to browsers
-# that accept them.
+# The `brotli` command (Debian's package), for the SPA's precompressed copies.
+ensure_brotli() {
+  if ! command -v brotli >/dev/null 2>&1; then
+    say "installing brotli"
+    apt_install brotli
+  fi
+}
+
+# Release build of the SPA into dist/, with Brotli (quality 11) and gzip (-9) copies that
+# the backend serves to browsers that accept them.
 build_spa() {
   ensure_spa_toolchain
+  ensure_brotli
   say "building the SPA (trunk build --release)"
   trunk build --release
   local file
   for file in dist/*.wasm dist/*.js dist/*.css dist/*.html; do
-    [ -e "$file" ] && gzip -9 -k -f "$file"
+    [ -e "$file" ] || continue
+    gzip -9 -k -f "$file"
+    brotli -q 11 -k -f "$file"
   done
 }

@@ -45,6 +45,18 @@ async fn client_side_rules_put_errors_next_to_their_fields_without_a_request() {
 }
 
 #[wasm_bindgen_test]
+async fn a_password_holding_the_email_name_in_any_case_is_refused_before_sending() {
+    let server = FakeServer::install(|_| Reply::NetworkError);
+    let (root, _mounted) = render(Mode::Register);
+    // The browser lower-cases by Unicode's rules: the dotted capital I holds an `i`.
+    fill_and_submit(&root, "Yuki@Example.com", "Hello-YUKİ-123");
+    assert!(until(|| !text(&root, "#password-error").is_empty()).await);
+    assert!(text(&root, "#email-error").is_empty());
+    assert!(text(&root, "#password-error").contains("not containing your email name"));
+    assert!(server.calls().is_empty(), "nothing was sent");
+}
+
+#[wasm_bindgen_test]
 async fn the_submit_button_is_disabled_with_a_spinner_while_the_request_runs() {
     let _server = FakeServer::install(|_| Reply::Never);
     let (root, _mounted) = render(Mode::Login);

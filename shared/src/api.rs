@@ -1,5 +1,6 @@
 //! Request and response bodies of the HTTP API.
 
+use crate::WireName;
 use serde::{Deserialize, Serialize};
 
 /// `POST /api/auth/register` and `POST /api/auth/login` body.
@@ -191,11 +192,8 @@ impl std::str::FromStr for Role {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "user" => Ok(Self::User),
-            "admin" => Ok(Self::Admin),
-            other => Err(format!("unknown role {other:?} (expected admin or user)")),
-        }
+        Self::from_wire_name(s)
+            .ok_or_else(|| format!("unknown role {s:?} (expected admin or user)"))
     }
 }
 

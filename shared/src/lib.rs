@@ -8,6 +8,7 @@ pub mod claims;
 pub mod error;
 pub mod names;
 pub mod validation;
+pub mod wire;
 
 pub use api::{
     AuditEvent, AuthResponse, Credentials, EmailVerification, ForgotPassword, HealthResponse,
@@ -16,3 +17,4 @@ pub use api::{
 };
 pub use claims::Claims;
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use wire::WireName;

@@ -86,7 +86,10 @@ pub fn canonical_email_with(
     raw: &str,
     nfkc: impl Fn(&str) -> String,
 ) -> Result<String, EmailProblem> {
-    let email = nfkc(raw.trim()).to_lowercase();
+    // ASCII lower-casing is Unicode's here: after NFKC no other character lower-cases to
+    // ASCII (the Kelvin sign, the one that would, is already `K`), so any other character
+    // leaves an address that the syntax refuses either way.
+    let email = nfkc(raw.trim()).to_ascii_lowercase();
     if email.len() > EMAIL_MAX_BYTES {
         return Err(EmailProblem::TooLong);
     }
@@ -131,6 +134,16 @@ pub fn normalize_password(raw: &str) -> String {
 ///
 /// The common-password list lives on the server only; it is too large to ship to browsers.
 pub fn check_password(password: &str, canonical_email: &str) -> Result<(), PasswordProblem> {
+    check_password_with(password, canonical_email, str::to_lowercase)
+}
+
+/// [`check_password`] with Unicode lower-casing supplied by the caller (the SPA passes the
+/// browser's `String.prototype.toLowerCase`, which keeps Rust's case tables out of the WASM).
+pub fn check_password_with(
+    password: &str,
+    canonical_email: &str,
+    lowercase: impl Fn(&str) -> String,
+) -> Result<(), PasswordProblem> {
     let chars = password.chars().count();
     if chars < PASSWORD_MIN_CHARS {
         return Err(PasswordProblem::TooShort);
@@ -139,7 +152,7 @@ pub fn check_password(password: &str, canonical_email: &str) -> Result<(), Passw
         return Err(PasswordProblem::TooLong);
     }
     let local = canonical_email.split('@').next().unwrap_or_default();
-    if local.chars().count() >= LOCAL_PART_MIN_CHECKED && password.to_lowercase().contains(local) {
+    if local.chars().count() >= LOCAL_PART_MIN_CHECKED && lowercase(password).contains(local) {
         return Err(PasswordProblem::ContainsEmail);
     }
     Ok(())
@@ -159,6 +172,26 @@ mod tests {
         assert_eq!(
             canonical_email("ＡＬＩＣＥ＠example.com"),
             Ok("alice@example.com".into())
+        );
+    }
+
+    #[test]
+    fn after_nfkc_ascii_lowercasing_is_unicode_lowercasing_wherever_the_result_is_ascii() {
+        for c in ('\u{80}'..=char::MAX).chain(['A', 'z']) {
+            let normalized = nfkc(&c.to_string());
+            let lower = normalized.to_lowercase();
+            if lower.is_ascii() {
+                assert_eq!(normalized.to_ascii_lowercase(), lower, "{c:?}");
+            }
+        }
+        // The Kelvin sign lower-cases to ASCII `k`, but NFKC has made it `K` already.
+        assert_eq!(
+            canonical_email("\u{212A}im@example.com"),
+            Ok("kim@example.com".into())
+        );
+        assert_eq!(
+            canonical_email("\u{130}nci@example.com"),
+            Err(EmailProblem::Syntax)
         );
     }
 
@@ -224,6 +257,19 @@ mod tests {
         assert_eq!(
             check_password("my-Johnny-password", "johnny@example.com"),
             Err(PasswordProblem::ContainsEmail)
+        );
+        // Lower-casing is Unicode's: the dotted capital I becomes `i` and a combining dot.
+        assert_eq!(
+            check_password("Hello-YUKİ-123", "yuki@example.com"),
+            Err(PasswordProblem::ContainsEmail)
+        );
+        assert_eq!(
+            check_password_with(
+                "Hello-YUKİ-123",
+                "yuki@example.com",
+                str::to_ascii_lowercase
+            ),
+            Ok(())
         );
         // Very short local parts are not searched for.
         assert_eq!(check_password("jojojojojo", "jo@example.com"), Ok(()));

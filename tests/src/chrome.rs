@@ -227,19 +227,50 @@ impl Chrome {
     /// autofill request at once, as if the user had picked the passkey, so a test of the
     /// passkey buttons turns autofill off first.
     pub async fn without_passkey_autofill(&self) {
-        let script = "PublicKeyCredential.isConditionalMediationAvailable = \
-                      () => Promise.resolve(false);";
+        self.run_on_every_new_page(
+            "PublicKeyCredential.isConditionalMediationAvailable = \
+             () => Promise.resolve(false);",
+        )
+        .await;
+    }
+
+    /// Runs `script` in every page opened from now on, before the page's own scripts
+    /// (DevTools' `Page.addScriptToEvaluateOnNewDocument`, which the page's CSP does not
+    /// govern).
+    pub async fn run_on_every_new_page(&self, script: &str) {
+        self.devtools(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({"source": script}),
+        )
+        .await;
+    }
+
+    /// Makes this tab's network slower: `latency_ms` more per round trip, and
+    /// `bytes_per_second` each way.
+    pub async fn emulate_network(&self, latency_ms: u32, bytes_per_second: u32) {
+        self.devtools("Network.enable", json!({})).await;
+        self.devtools(
+            "Network.emulateNetworkConditions",
+            json!({
+                "offline": false,
+                "latency": latency_ms,
+                "downloadThroughput": bytes_per_second,
+                "uploadThroughput": bytes_per_second,
+            }),
+        )
+        .await;
+    }
+
+    /// A DevTools protocol command on this tab.
+    async fn devtools(&self, command: &str, params: Value) -> Value {
         self.client
             .issue_cmd(SessionCommand {
                 method: http::Method::POST,
                 path: "goog/cdp/execute".into(),
-                body: Some(json!({
-                    "cmd": "Page.addScriptToEvaluateOnNewDocument",
-                    "params": {"source": script},
-                })),
+                body: Some(json!({"cmd": command, "params": params})),
             })
             .await
-            .expect("a script for every new page");
+            .unwrap_or_else(|error| panic!("DevTools {command}: {error}"))
     }
 
     /// How many credentials the virtual authenticator `id` holds.

@@ -802,3 +802,115 @@ async fn where_passkeys_are_off_the_login_page_offers_none() {
         .await;
     chrome.finish("passkeys-off").await;
 }
+
+/// Notes the time, since navigation started, when the login form's email field is first
+/// there and enabled: the SPA has mounted and the page can be used.
+const NOTE_WHEN_INTERACTIVE: &str = "new MutationObserver((_, observer) => {
+    const email = document.getElementById('email');
+    if (email && !email.disabled) {
+        window.interactiveAt = performance.now();
+        observer.disconnect();
+    }
+}).observe(document, {childList: true, subtree: true, attributes: true});";
+
+/// The login page's timings and the SPA's files as the page downloaded them.
+const LOAD_REPORT: &str = "const [nav] = performance.getEntriesByType('navigation');
+return {
+    interactive: window.interactiveAt ?? null,
+    html: nav.responseEnd,
+    files: performance.getEntriesByType('resource')
+        .map(e => ({path: new URL(e.name).pathname, entry: e}))
+        .filter(({path}) => /\\.(wasm|js)$/.test(path))
+        .map(({path, entry}) => ({
+            path,
+            end: entry.responseEnd,
+            transfer: entry.transferSize,
+            encoded: entry.encodedBodySize,
+            decoded: entry.decodedBodySize,
+            encoding: entry.contentEncoding ?? null,
+        })),
+};";
+
+/// A network slower than loopback for the second measurement: 100 ms more per round trip
+/// and 4 Mbit/s each way.
+const SLOW_NETWORK: (u32, u32) = (100, 500_000);
+
+#[tokio::test]
+async fn the_login_page_becomes_interactive_and_downloads_the_spa_in_brotli() {
+    let app = app("15m").await;
+    for network in [None, Some(SLOW_NETWORK)] {
+        // A fresh profile each time: nothing cached.
+        let chrome = app.browser().await;
+        let (label, screenshot) = match network {
+            None => ("loopback".to_owned(), "login-interactive"),
+            Some((latency, bytes_per_second)) => {
+                chrome.emulate_network(latency, bytes_per_second).await;
+                let mbits = bytes_per_second * 8 / 1_000_000;
+                (
+                    format!("+{latency} ms, {mbits} Mbit/s"),
+                    "login-interactive-slow-network",
+                )
+            }
+        };
+        let report = load_login_page(&chrome).await;
+        let ms = |value: &serde_json::Value| value.as_f64().expect("a time in ms");
+        println!(
+            "time to interactive login page ({label}): {:.0} ms (HTML received at {:.0} ms)",
+            ms(&report["interactive"]),
+            ms(&report["html"])
+        );
+        // Each file came as its precompressed Brotli copy and was decoded to the built file.
+        let files = report["files"].as_array().expect("resource entries");
+        for extension in [".wasm", ".js"] {
+            let file = files
+                .iter()
+                .find(|f| f["path"].as_str().is_some_and(|p| p.ends_with(extension)))
+                .unwrap_or_else(|| panic!("no {extension} was downloaded: {report}"));
+            let path = file["path"].as_str().unwrap().trim_start_matches('/');
+            let size = |suffix: &str| {
+                std::fs::metadata(dist().join(format!("{path}{suffix}")))
+                    .unwrap()
+                    .len()
+            };
+            println!(
+                "  {path}: {} bytes transferred, body {} bytes {}, {} decoded \
+                 (Brotli file {}, gzip file {}), done at {:.0} ms",
+                file["transfer"],
+                file["encoded"],
+                file["encoding"]
+                    .as_str()
+                    .unwrap_or("(encoding not reported)"),
+                file["decoded"],
+                size(".br"),
+                size(".gz"),
+                ms(&file["end"]),
+            );
+            assert_eq!(file["decoded"].as_u64(), Some(size("")), "{file}");
+            assert_eq!(file["encoded"].as_u64(), Some(size(".br")), "{file}");
+        }
+        chrome.finish(screenshot).await;
+    }
+}
+
+/// Opens the login page and waits until it can be used; then its timings and the SPA's
+/// files as the page downloaded them.
+async fn load_login_page(chrome: &Chrome) -> serde_json::Value {
+    chrome.run_on_every_new_page(NOTE_WHEN_INTERACTIVE).await;
+    chrome.open("/login").await;
+    chrome.element("#email").await;
+    let report = || async {
+        chrome
+            .client
+            .execute(LOAD_REPORT, vec![])
+            .await
+            .expect("the page's timings")
+    };
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            report().await["interactive"].is_number()
+        })
+        .await,
+        "the login form never became usable"
+    );
+    report().await
+}

@@ -16,6 +16,10 @@ type StaticService =
 
 /// Files from `dir` (precompressed `.br`/`.gz` variants preferred), `index.html` for any
 /// other path so that client-side routes load the app, all with a strict CSP.
+///
+/// Each path has a body per `Accept-Encoding`, so every answer carries
+/// `Vary: accept-encoding`: a shared cache must not give a browser that takes only gzip the
+/// Brotli bytes it stored for another.
 pub fn service(dir: &Path) -> StaticService {
     let index = dir.join("index.html");
     let csp = content_security_policy(&std::fs::read_to_string(&index).unwrap_or_default());
@@ -37,6 +41,10 @@ pub fn service(dir: &Path) -> StaticService {
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::appending(
+            header::VARY,
+            HeaderValue::from_static("accept-encoding"),
         ))
         .map_response(axum::response::IntoResponse::into_response)
         .service(files);

@@ -102,25 +102,70 @@ async fn state_changing_requests_to_unknown_paths_still_need_csrf() {
     assert_eq!(error_code(response).await, "csrf_rejected");
 }
 
+/// A GET of `path` with `accept` as `Accept-Encoding` (none when empty): the
+/// `Content-Encoding` it was answered with (`identity` when none), its `Vary`, its body.
+async fn fetch_encoded(app: &TestApp, path: &str, accept: &str) -> (String, String, Vec<u8>) {
+    let mut request = reqwest::Client::new().get(app.url(path));
+    if !accept.is_empty() {
+        request = request.header("accept-encoding", accept);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{path} {accept}");
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|value| value.to_str().unwrap().to_owned())
+    };
+    let encoding = header("content-encoding").unwrap_or_else(|| "identity".to_owned());
+    let vary = header("vary").unwrap_or_default();
+    (encoding, vary, response.bytes().await.unwrap().to_vec())
+}
+
 #[tokio::test]
-async fn precompressed_assets_are_served_with_their_content_encoding() {
+async fn precompressed_assets_are_served_brotli_first_then_gzip_then_as_they_are() {
     let app = spawn_app().await;
     let dir = app.static_dir.path();
     std::fs::write(dir.join("app.wasm"), b"plain wasm bytes").unwrap();
     std::fs::write(dir.join("app.wasm.gz"), b"gzip bytes").unwrap();
-    let client = reqwest::Client::new();
-    let gzip = client
+    std::fs::write(dir.join("app.wasm.br"), b"brotli bytes").unwrap();
+    std::fs::write(dir.join("index.html.br"), b"brotli index").unwrap();
+    let cases: [(&str, &str, &[u8]); 6] = [
+        // What Chromium sends.
+        ("gzip, deflate, br, zstd", "br", b"brotli bytes"),
+        ("br", "br", b"brotli bytes"),
+        ("gzip", "gzip", b"gzip bytes"),
+        ("deflate", "identity", b"plain wasm bytes"),
+        ("identity", "identity", b"plain wasm bytes"),
+        ("", "identity", b"plain wasm bytes"),
+    ];
+    for (accept, encoding, body) in cases {
+        let (got, vary, bytes) = fetch_encoded(&app, "/app.wasm", accept).await;
+        assert_eq!(
+            (got.as_str(), bytes.as_slice()),
+            (encoding, body),
+            "{accept}"
+        );
+        assert_eq!(vary, "accept-encoding", "{accept}");
+    }
+    let brotli = reqwest::Client::new()
         .get(app.url("/app.wasm"))
-        .header("accept-encoding", "gzip")
+        .header("accept-encoding", "br")
         .send()
         .await
         .unwrap();
-    assert_eq!(gzip.headers()["content-encoding"], "gzip");
-    assert_eq!(gzip.headers()["content-type"], "application/wasm");
-    assert_eq!(gzip.bytes().await.unwrap(), "gzip bytes".as_bytes());
-    let plain = client.get(app.url("/app.wasm")).send().await.unwrap();
-    assert!(plain.headers().get("content-encoding").is_none());
-    assert_eq!(plain.bytes().await.unwrap(), "plain wasm bytes".as_bytes());
+    assert_eq!(brotli.headers()["content-type"], "application/wasm");
+
+    // A client route gets index.html, precompressed too.
+    let (got, vary, bytes) = fetch_encoded(&app, "/login", "gzip, deflate, br").await;
+    assert_eq!(
+        (got.as_str(), bytes.as_slice()),
+        ("br", &b"brotli index"[..])
+    );
+    assert_eq!(vary, "accept-encoding");
+    let (got, _, bytes) = fetch_encoded(&app, "/login", "gzip").await;
+    assert_eq!(got, "identity");
+    assert!(String::from_utf8(bytes).unwrap().contains("<p>spa</p>"));
 }
 
 #[tokio::test]

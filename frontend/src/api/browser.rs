@@ -103,3 +103,8 @@ pub fn forget_csrf_token() {
 pub fn nfkc(text: &str) -> String {
     String::from(js_sys::JsString::from(text).normalize("NFKC"))
 }
+
+/// Unicode lower-casing by the browser (`String.prototype.toLowerCase`).
+pub fn lowercase(text: &str) -> String {
+    String::from(js_sys::JsString::from(text).to_lower_case())
+}

@@ -6,13 +6,10 @@
 //! those of the `shared` types' serde form; the tests check each type against it.
 
 use js_sys::{Array, JSON, Object, Reflect};
-use serde::Deserialize;
-use serde::de::IntoDeserializer;
-use serde::de::value::{Error as NameError, StrDeserializer};
 use shared::{
     AuthResponse, Credentials, EmailVerification, ErrorCode, ForgotPassword, MeResponse, MfaCode,
     MfaMethod, MfaRequired, PasskeyInfo, PasswordChange, PasswordReset, Product, RecoveryCodes,
-    Registered, Role, SessionInfo, SessionView, TotpSetup, UserView,
+    Registered, Role, SessionInfo, SessionView, TotpSetup, UserView, WireName,
 };
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -67,16 +64,14 @@ fn boolean(value: &JsValue, name: &str) -> Option<bool> {
     get(value, name).as_bool()
 }
 
-/// A unit enum by its serde name (`"admin"`, `"invalid_link"`) in the field `name`.
-fn named<T: for<'de> Deserialize<'de>>(value: &JsValue, name: &str) -> Option<T> {
+/// A unit enum by its name on the wire (`"admin"`, `"invalid_link"`) in the field `name`.
+fn named<T: WireName>(value: &JsValue, name: &str) -> Option<T> {
     unit(&get(value, name))
 }
 
-/// A unit enum by its serde name, `value` itself.
-fn unit<T: for<'de> Deserialize<'de>>(value: &JsValue) -> Option<T> {
-    let text = value.as_string()?;
-    let names: StrDeserializer<'_, NameError> = text.as_str().into_deserializer();
-    T::deserialize(names).ok()
+/// A unit enum by its name on the wire, `value` itself.
+fn unit<T: WireName>(value: &JsValue) -> Option<T> {
+    T::from_wire_name(&value.as_string()?)
 }
 
 /// `{name: value, …}` for string fields.

@@ -3,7 +3,7 @@ use std::pin::Pin;
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use shared::validation::{canonical_email_with, check_password};
+use shared::validation::{canonical_email_with, check_password_with};
 use shared::{ErrorCode, MfaCode};
 
 use super::{Alert, SubmitButton};
@@ -58,9 +58,13 @@ impl FormErrors {
         if password.is_empty() {
             return Some("Enter a password.".to_owned());
         }
-        check_password(&browser::nfkc(password), canonical_email)
-            .err()
-            .map(|problem| problem.code().message().to_owned())
+        check_password_with(
+            &browser::nfkc(password),
+            canonical_email,
+            browser::lowercase,
+        )
+        .err()
+        .map(|problem| problem.code().message().to_owned())
     }
 
     /// A one-time code as typed, less blanks around it, and what is wrong with it: an
