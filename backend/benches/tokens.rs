@@ -6,38 +6,17 @@ use std::hint::black_box;
 
 use backend::auth::jwt::{JwtKeys, Key, KeySet};
 use criterion::{Criterion, criterion_group, criterion_main};
-use ed25519_dalek::pkcs8::EncodePrivateKey;
 use hmac::{Hmac, Mac};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use jsonwebtoken::Algorithm;
 use shared::Role;
 
 const SECRET: &[u8] = b"bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 const NOW_MS: i64 = 1_800_000_000_000;
 
 fn key(alg: Algorithm) -> Key {
-    let (encoding, decoding) = match alg {
-        Algorithm::EdDSA => {
-            let signing = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
-            let der = signing.to_pkcs8_der().unwrap();
-            let public = signing.verifying_key();
-            (
-                EncodingKey::from_ed_der(der.as_bytes()),
-                DecodingKey::from_ed_der(public.as_bytes()),
-            )
-        }
-        _ => (
-            EncodingKey::from_secret(SECRET),
-            DecodingKey::from_secret(SECRET),
-        ),
-    };
-    Key {
-        kid: "bench".into(),
-        alg,
-        encoding,
-        decoding,
-        public_x: None,
-        activates_at: 0,
-        retires_at: None,
+    match alg {
+        Algorithm::EdDSA => Key::ed25519("bench".into(), &[7; 32], 0).unwrap(),
+        _ => Key::hs256("bench".into(), SECRET, 0),
     }
 }
 

@@ -14,8 +14,6 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::pkcs8::EncodePrivateKey;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -247,36 +245,17 @@ impl SigningKeys {
             None if row.kid == secret_key_id(&self.secret) => self.secret.to_vec(),
             None => return None,
         };
-        let (alg, encoding, decoding, public_x) = match row.alg.as_str() {
-            "HS256" => (
-                Algorithm::HS256,
-                EncodingKey::from_secret(&material),
-                DecodingKey::from_secret(&material),
-                None,
-            ),
-            "EdDSA" => {
-                let seed: [u8; 32] = material.as_slice().try_into().ok()?;
-                let signing = ed25519_dalek::SigningKey::from_bytes(&seed);
-                let der = signing.to_pkcs8_der().ok()?;
-                let x = URL_SAFE_NO_PAD.encode(signing.verifying_key().as_bytes());
-                (
-                    Algorithm::EdDSA,
-                    EncodingKey::from_ed_der(der.as_bytes()),
-                    DecodingKey::from_ed_components(&x).ok()?,
-                    Some(x),
-                )
-            }
+        let mut key = match row.alg.as_str() {
+            "HS256" => Key::hs256(row.kid.clone(), &material, row.activates_at),
+            "EdDSA" => Key::ed25519(
+                row.kid.clone(),
+                material.as_slice().try_into().ok()?,
+                row.activates_at,
+            )?,
             _ => return None,
         };
-        Some(Key {
-            kid: row.kid.clone(),
-            alg,
-            encoding,
-            decoding,
-            public_x,
-            activates_at: row.activates_at,
-            retires_at,
-        })
+        key.retires_at = retires_at;
+        Some(key)
     }
 }
 
