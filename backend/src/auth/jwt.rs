@@ -175,6 +175,10 @@ struct JoseHeader<'a> {
     alg: Cow<'a, str>,
     #[serde(borrow)]
     kid: Option<Cow<'a, str>>,
+    /// A string when present (as `jsonwebtoken` demands).
+    #[serde(borrow)]
+    #[allow(dead_code)]
+    typ: Option<Cow<'a, str>>,
     jku: Option<IgnoredAny>,
     jwk: Option<IgnoredAny>,
     x5u: Option<IgnoredAny>,
@@ -285,7 +289,8 @@ impl JwtKeys {
         let mut signature = [0u8; 64];
         let signature = decode_part(signature_part, &mut signature)?;
         {
-            let set = self.set.read().unwrap_or_else(|e| e.into_inner());
+            // A copy of the set, so that a rotation is not held up by an Ed25519 check.
+            let set = self.current();
             let key = header
                 .kid
                 .as_deref()
@@ -301,6 +306,9 @@ impl JwtKeys {
         let now = now_ms.div_euclid(1000);
         if claims.iss != ISSUER
             || claims.aud != AUDIENCE
+            || claims.exp < 0
+            || claims.nbf < 0
+            || claims.iat < 0
             || claims.sub.is_empty()
             || claims.sid.is_empty()
             || claims.nbf > now + LEEWAY_SECS
@@ -407,7 +415,7 @@ mod tests {
     }
 
     #[test]
-    fn a_header_demanding_extensions_is_refused() {
+    fn a_header_demanding_extensions_or_with_a_typ_not_a_string_is_refused() {
         let keys = JwtKeys::new(KeySet::new(vec![Key::hs256("k1".into(), b"s", 0)]));
         let claims = Claims {
             sub: "u".into(),
@@ -425,18 +433,26 @@ mod tests {
         let plain =
             jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(b"s")).unwrap();
         assert!(keys.verify(&plain, NOW_MS).is_ok());
-        let header_json = r#"{"alg":"HS256","typ":"JWT","kid":"k1","crit":["exp"]}"#;
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header_json),
-            plain.split('.').nth(1).unwrap()
-        );
-        let mut mac = Hmac::<Sha256>::new_from_slice(b"s").unwrap();
-        mac.update(input.as_bytes());
-        let token = format!(
-            "{input}.{}",
-            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-        );
-        assert_eq!(keys.verify(&token, NOW_MS), Err(TokenError::Invalid));
+        for header_json in [
+            r#"{"alg":"HS256","typ":"JWT","kid":"k1","crit":["exp"]}"#,
+            r#"{"alg":"HS256","typ":5,"kid":"k1"}"#,
+        ] {
+            let input = format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(header_json),
+                plain.split('.').nth(1).unwrap()
+            );
+            let mut mac = Hmac::<Sha256>::new_from_slice(b"s").unwrap();
+            mac.update(input.as_bytes());
+            let token = format!(
+                "{input}.{}",
+                URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+            );
+            assert_eq!(
+                keys.verify(&token, NOW_MS),
+                Err(TokenError::Invalid),
+                "{header_json}"
+            );
+        }
     }
 }

@@ -100,8 +100,11 @@ fn verify_blocking(password: &str, phc: &str) -> bool {
     };
     let ours = parsed.algorithm == Algorithm::Argon2id.ident()
         && parsed.version == Some(Version::V0x13.into())
-        && Params::try_from(&parsed)
-            .is_ok_and(|p| (p.m_cost(), p.t_cost(), p.p_cost()) == (MEMORY_KIB, PASSES, LANES));
+        && Params::try_from(&parsed).is_ok_and(|p| {
+            (p.m_cost(), p.t_cost(), p.p_cost()) == (MEMORY_KIB, PASSES, LANES)
+                && p.keyid().is_empty()
+                && p.data().is_empty()
+        });
     let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
         return false;
     };

@@ -227,6 +227,8 @@ async fn required_claims_missing_or_of_the_wrong_type_are_refused() {
         ("exp", json!(exp.to_string())),
         ("exp", json!(exp as f64 + 0.5)),
         ("nbf", json!("0")),
+        ("nbf", json!(-1)),
+        ("iat", json!(-1)),
         ("sub", json!(42)),
         ("sid", json!(null)),
         ("sid", json!("")),
