@@ -140,9 +140,10 @@ impl Options {
         }
     }
 
-    /// The `backend` binary to start.
+    /// The `backend` binary to start, as an absolute path (the server runs in a
+    /// directory of its own, where a relative path would name nothing).
     pub fn server_bin(&self) -> PathBuf {
-        self.server_bin.clone().unwrap_or_else(|| {
+        let bin = self.server_bin.clone().unwrap_or_else(|| {
             std::env::var_os("CARGO_TARGET_DIR")
                 .map_or_else(
                     || {
@@ -152,7 +153,8 @@ impl Options {
                     PathBuf::from,
                 )
                 .join("release/backend")
-        })
+        });
+        std::path::absolute(&bin).unwrap_or(bin)
     }
 
     /// The generator's runtime: one thread by default, so the server keeps the other cores.
