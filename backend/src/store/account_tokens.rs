@@ -57,7 +57,7 @@ impl Store {
         token: NewAccountToken<'_>,
         password_hash: &str,
     ) -> sqlx::Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writes.begin().await?;
         let current = sqlx::query(
             "UPDATE users SET password_hash = password_hash WHERE id = $1 \
              AND password_hash = $2 AND disabled_at IS NULL",
@@ -100,7 +100,7 @@ impl Store {
         .bind(token_hash)
         .bind(purpose.as_str())
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reads)
         .await?;
         Ok(row.map(|(user_id,)| user_id))
     }
@@ -120,7 +120,7 @@ impl Store {
         new_hash: &str,
         now: i64,
     ) -> sqlx::Result<Option<Vec<String>>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writes.begin().await?;
         let changed = sqlx::query(
             "UPDATE users SET password_hash = $1, \
              email_verified_at = COALESCE(email_verified_at, $2) \
@@ -160,7 +160,7 @@ impl Store {
     /// Uses a verification token and marks its user's email verified, in one transaction.
     /// Returns the user id, or `None` when the token is unknown, used or expired.
     pub async fn verify_email(&self, token_hash: &str, now: i64) -> sqlx::Result<Option<String>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writes.begin().await?;
         let user: Option<(String,)> = sqlx::query_as(
             "UPDATE account_tokens SET used_at = $1 WHERE token_hash = $2 AND purpose = $3 \
              AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
@@ -193,7 +193,7 @@ impl Store {
         )
         .bind(now)
         .bind(email)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -215,7 +215,7 @@ impl Store {
         .bind(now)
         .bind(user_id)
         .bind(now - min_interval_ms)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         if taken.rows_affected() > 0 {
             return Ok(VerificationSlot::Taken);
@@ -224,7 +224,7 @@ impl Store {
             "SELECT email_verified_at, disabled_at, verification_sent_at FROM users WHERE id = $1",
         )
         .bind(user_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reads)
         .await?;
         Ok(match row {
             Some((None, None, Some(sent_at))) => {
@@ -238,7 +238,7 @@ impl Store {
     pub async fn delete_account_tokens_expired_before(&self, before: i64) -> sqlx::Result<u64> {
         let done = sqlx::query("DELETE FROM account_tokens WHERE expires_at < $1")
             .bind(before)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?;
         Ok(done.rows_affected())
     }

@@ -36,7 +36,7 @@ impl Store {
         .bind(&event.ip)
         .bind(&event.user_agent)
         .bind(&event.detail)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await
         .map(drop)
     }
@@ -56,7 +56,7 @@ impl Store {
                 ))
                 .bind(user_id)
                 .bind(limit)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reads)
                 .await
             }
             None => {
@@ -64,7 +64,7 @@ impl Store {
                     "SELECT {COLUMNS} FROM audit_events {order} LIMIT $1"
                 ))
                 .bind(limit)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reads)
                 .await
             }
         }
@@ -74,7 +74,7 @@ impl Store {
     pub async fn delete_audit_events_before(&self, before: i64) -> sqlx::Result<u64> {
         let done = sqlx::query("DELETE FROM audit_events WHERE at < $1")
             .bind(before)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?;
         Ok(done.rows_affected())
     }

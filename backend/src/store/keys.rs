@@ -27,7 +27,7 @@ impl Store {
         sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM signing_keys ORDER BY activates_at, kid"
         ))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await
     }
 
@@ -51,7 +51,7 @@ impl Store {
         .bind(key.created_at)
         .bind(key.activates_at)
         .bind(only_if_none)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         Ok(done.rows_affected() > 0)
     }

@@ -50,7 +50,7 @@ impl Store {
         )
         .bind(sealed_secret)
         .bind(user_id)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -64,7 +64,7 @@ impl Store {
         c: TotpConfirmation<'_>,
     ) -> sqlx::Result<Result<Vec<String>, NotEnabled>> {
         let user_id = c.acting.user_id;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writes.begin().await?;
         let enabled = sqlx::query(
             "UPDATE users SET totp_enabled_at = $1, totp_last_step = $2 WHERE id = $3 \
              AND totp_secret = $4 AND totp_enabled_at IS NULL AND disabled_at IS NULL",
@@ -101,7 +101,7 @@ impl Store {
     /// Turns TOTP off and deletes the recovery codes, in one transaction, while the acting
     /// session is live and recent; false (nothing changed) when it is not.
     pub async fn disable_totp(&self, acting: ActingSession<'_>) -> sqlx::Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writes.begin().await?;
         sqlx::query(
             "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL \
              WHERE id = $1",
@@ -124,7 +124,7 @@ impl Store {
     /// one transaction (an operator's `user mfa-reset`, for a lost phone). Returns the user
     /// id, or `None` when there is no such user.
     pub async fn reset_mfa(&self, email: &str, now: i64) -> sqlx::Result<Option<String>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writes.begin().await?;
         let id: Option<(String,)> = sqlx::query_as(
             "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL \
              WHERE email = $1 RETURNING id",
@@ -158,7 +158,7 @@ impl Store {
         )
         .bind(step)
         .bind(user_id)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -177,7 +177,7 @@ impl Store {
         .bind(now)
         .bind(user_id)
         .bind(code_hash)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -200,7 +200,7 @@ impl Store {
         .bind(&ticket.password_fingerprint)
         .bind(ticket.created_at)
         .bind(expires_at)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await
         .map(drop)
     }
@@ -222,7 +222,7 @@ impl Store {
         .bind(token_hash)
         .bind(now)
         .bind(max_tries)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writes)
         .await
     }
 
@@ -231,7 +231,7 @@ impl Store {
         let row: Option<(String,)> =
             sqlx::query_as("SELECT user_id FROM mfa_tickets WHERE token_hash = $1")
                 .bind(token_hash)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reads)
                 .await?;
         match row {
             Some((user_id,)) => self.user_by_id(&user_id).await,
@@ -246,7 +246,7 @@ impl Store {
         )
         .bind(now)
         .bind(token_hash)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -255,7 +255,7 @@ impl Store {
     pub async fn delete_mfa_tickets_expired_before(&self, before: i64) -> sqlx::Result<u64> {
         let done = sqlx::query("DELETE FROM mfa_tickets WHERE expires_at < $1")
             .bind(before)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?;
         Ok(done.rows_affected())
     }

@@ -43,11 +43,34 @@ const POSTGRES_TIMEOUTS: [&str; 3] = [
 ];
 
 /// A handle to the database (cheap to clone).
+///
+/// Statements that only read go to `reads`; everything that writes goes to `writes`. On
+/// PostgreSQL both are one pool. SQLite lets one connection write at a time and makes any
+/// other writer sleep in its busy handler (1 to 100 ms a time, then try again), which put
+/// tens of milliseconds on refreshes under load; so on SQLite `writes` is a single
+/// connection that writers queue for in order, and the `reads` connections are
+/// `query_only`, so that a write sent to them fails loudly instead of contending.
 #[derive(Clone)]
 pub struct Store {
-    pool: AnyPool,
+    reads: AnyPool,
+    writes: AnyPool,
     is_sqlite: bool,
 }
+
+/// Connections that read, beside SQLite's one writer.
+const SQLITE_READERS: u32 = 8;
+/// SQLite's writer: WAL lets readers run beside it, and the busy timeout queues writers of
+/// other processes (the command line beside a running server).
+const SQLITE_WRITER: [&str; 4] = [
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA busy_timeout = 5000",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA synchronous = NORMAL",
+];
+/// SQLite's readers.
+const SQLITE_READER: [&str; 2] = ["PRAGMA busy_timeout = 5000", "PRAGMA query_only = ON"];
+/// Connections of the one PostgreSQL pool.
+const POSTGRES_CONNECTIONS: u32 = 16;
 
 /// Whether an insert failed because a unique value already exists.
 #[derive(Debug, thiserror::Error)]
@@ -71,36 +94,30 @@ impl Store {
             url.to_owned()
         };
         let options = AnyConnectOptions::from_str(&url)?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(if is_sqlite { 8 } else { 16 })
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if is_sqlite {
-                        // WAL lets readers run beside the single writer; the busy timeout
-                        // makes concurrent writers queue instead of failing.
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA busy_timeout = 5000").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
-                    } else {
-                        for setting in POSTGRES_TIMEOUTS {
-                            conn.execute(setting).await?;
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
-            .await?;
-        Ok(Self { pool, is_sqlite })
+        if !is_sqlite {
+            let pool = pool(&options, POSTGRES_CONNECTIONS, &POSTGRES_TIMEOUTS).await?;
+            return Ok(Self {
+                reads: pool.clone(),
+                writes: pool,
+                is_sqlite,
+            });
+        }
+        // The writer first: it creates the file and turns on WAL, which lets the readers
+        // run beside it.
+        let writes = pool(&options, 1, &SQLITE_WRITER).await?;
+        let reads = pool(&options, SQLITE_READERS, &SQLITE_READER).await?;
+        Ok(Self {
+            reads,
+            writes,
+            is_sqlite,
+        })
     }
 
     /// Applies pending migrations.
     /// On PostgreSQL without the statement timeouts: a migration of a large table may
     /// rightly take longer than any request should.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.writes.acquire().await?;
         if !self.is_sqlite {
             conn.execute("SET statement_timeout = 0").await?;
             conn.execute("SET lock_timeout = 0").await?;
@@ -121,7 +138,7 @@ impl Store {
 
     /// Answers when the database does.
     pub async fn ping(&self) -> sqlx::Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(drop)
+        sqlx::query("SELECT 1").execute(&self.reads).await.map(drop)
     }
 
     /// The database server's clock, Unix milliseconds (SQLite's is this host's).
@@ -131,14 +148,36 @@ impl Store {
         } else {
             "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
         };
-        let (now,): (i64,) = sqlx::query_as(sql).fetch_one(&self.pool).await?;
+        let (now,): (i64,) = sqlx::query_as(sql).fetch_one(&self.reads).await?;
         Ok(now)
     }
 
     /// Closes every connection.
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.reads.close().await;
+        self.writes.close().await;
     }
+}
+
+/// A pool of up to `size` connections, each set up with `settings` when it opens.
+async fn pool(
+    options: &AnyConnectOptions,
+    size: u32,
+    settings: &'static [&'static str],
+) -> sqlx::Result<AnyPool> {
+    AnyPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                for setting in settings {
+                    conn.execute(*setting).await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options.clone())
+        .await
 }
 
 /// Adds `mode=rwc` so that a missing database file is created, and creates its folder.
@@ -190,5 +229,35 @@ fn on_constraint(error: sqlx::Error, constraint: &UniqueConstraint) -> InsertErr
             InsertError::Conflict
         }
         _ => InsertError::Db(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On SQLite, a write sent to the readers fails instead of contending with the one
+    /// writer; the writer's commits are what the readers see next.
+    #[tokio::test]
+    async fn sqlite_readers_only_read_and_see_the_writers_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("store.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+
+        let write = "INSERT INTO throttle_locks (scope, subject, touched_at) VALUES ('ip', 'x', 1)";
+        let refused = sqlx::query(write).execute(&store.reads).await.unwrap_err();
+        assert!(
+            refused.to_string().contains("readonly"),
+            "a reader wrote: {refused}"
+        );
+        sqlx::query(write).execute(&store.writes).await.unwrap();
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM throttle_locks")
+            .fetch_one(&store.reads)
+            .await
+            .unwrap();
+        assert_eq!(count, 1);
+        assert_eq!(store.writes.options().get_max_connections(), 1);
+        store.close().await;
     }
 }

@@ -53,12 +53,12 @@ impl Store {
         )
         .bind(candidate)
         .bind(user_id)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         let (handle,): (String,) =
             sqlx::query_as("SELECT webauthn_user_id FROM users WHERE id = $1")
                 .bind(user_id)
-                .fetch_one(&self.pool)
+                .fetch_one(&self.reads)
                 .await?;
         Ok(handle)
     }
@@ -68,7 +68,7 @@ impl Store {
         let row: Option<(String,)> =
             sqlx::query_as("SELECT id FROM users WHERE webauthn_user_id = $1")
                 .bind(handle)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reads)
                 .await?;
         Ok(row.map(|(id,)| id))
     }
@@ -91,7 +91,7 @@ impl Store {
         .bind(user_id)
         .bind(state)
         .bind(expires_at)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await
         .map(drop)
     }
@@ -111,7 +111,7 @@ impl Store {
         )
         .bind(challenge)
         .bind(kind)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writes)
         .await?;
         Ok(row.and_then(|(state, owner, expires_at)| {
             (owner.as_deref() == user_id && expires_at > now).then_some(state)
@@ -127,7 +127,7 @@ impl Store {
         passkey: NewPasskey<'_>,
         acting: ActingSession<'_>,
     ) -> Result<Option<(PasskeyRow, Vec<String>)>, InsertError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writes.begin().await?;
         // The user's row first, as every change of the user's credentials does.
         sqlx::query("UPDATE users SET webauthn_user_id = webauthn_user_id WHERE id = $1")
             .bind(passkey.user_id)
@@ -170,7 +170,7 @@ impl Store {
             "SELECT {COLUMNS} FROM passkeys WHERE user_id = $1 ORDER BY created_at, id"
         ))
         .bind(user_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await
     }
 
@@ -183,7 +183,7 @@ impl Store {
             "SELECT {COLUMNS} FROM passkeys WHERE credential_id = $1"
         ))
         .bind(credential_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reads)
         .await
     }
 
@@ -207,7 +207,7 @@ impl Store {
         .bind(i64::from(counter))
         .bind(credential)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -220,7 +220,7 @@ impl Store {
         acting: ActingSession<'_>,
         id: &str,
     ) -> sqlx::Result<Option<bool>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writes.begin().await?;
         sqlx::query("UPDATE users SET webauthn_user_id = webauthn_user_id WHERE id = $1")
             .bind(acting.user_id)
             .execute(&mut *tx)
@@ -242,7 +242,7 @@ impl Store {
     pub async fn delete_ceremonies_expired_before(&self, before: i64) -> sqlx::Result<u64> {
         let done = sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at < $1")
             .bind(before)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?;
         Ok(done.rows_affected())
     }

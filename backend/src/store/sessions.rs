@@ -78,7 +78,7 @@ impl Store {
         token_hash: &str,
         max_live: i64,
     ) -> sqlx::Result<Option<Vec<String>>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writes.begin().await?;
         let enabled = sqlx::query(
             "UPDATE users SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NULL \
              AND password_hash = $2 AND (totp_enabled_at IS NULL OR $3)",
@@ -144,7 +144,7 @@ impl Store {
         keep: &str,
         now: i64,
     ) -> sqlx::Result<Option<Vec<String>>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writes.begin().await?;
         let changed = sqlx::query(
             "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3 \
              AND disabled_at IS NULL",
@@ -184,7 +184,7 @@ impl Store {
         new_hash: &str,
         now: i64,
     ) -> sqlx::Result<Option<SessionRow>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writes.begin().await?;
         let rotated: Option<(String,)> = sqlx::query_as(
             "UPDATE refresh_tokens SET rotated_at = $1 \
              WHERE token_hash = $2 AND rotated_at IS NULL AND session_id IN \
@@ -238,7 +238,7 @@ impl Store {
              WHERE t.token_hash = $1",
         )
         .bind(token_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reads)
         .await
     }
 
@@ -257,7 +257,7 @@ impl Store {
         .bind(session_id)
         .bind(now)
         .bind(token_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reads)
         .await
     }
 
@@ -276,7 +276,7 @@ impl Store {
         .bind(now)
         .bind(session_id)
         .bind(user_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writes)
         .await?;
         Ok(row.map(|(expires_at,)| expires_at))
     }
@@ -289,7 +289,7 @@ impl Store {
         except: Option<&str>,
         now: i64,
     ) -> sqlx::Result<Vec<String>> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.writes.acquire().await?;
         revoke_user_sessions(&mut conn, user_id, except, now).await
     }
 
@@ -301,7 +301,7 @@ impl Store {
         ))
         .bind(user_id)
         .bind(now)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await
     }
 
@@ -309,7 +309,7 @@ impl Store {
     pub async fn revoked_since(&self, since: i64) -> sqlx::Result<Vec<(String, i64)>> {
         sqlx::query_as("SELECT id, revoked_at FROM sessions WHERE revoked_at >= $1")
             .bind(since)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
     }
 
@@ -322,7 +322,7 @@ impl Store {
                 .bind(acting.user_id)
                 .bind(acting.now)
                 .bind(acting.signed_in_since)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reads)
                 .await?;
         Ok(row.is_some())
     }
@@ -331,7 +331,7 @@ impl Store {
     pub async fn delete_sessions_ended_before(&self, before: i64) -> sqlx::Result<u64> {
         let done = sqlx::query("DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1")
             .bind(before)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?;
         Ok(done.rows_affected())
     }

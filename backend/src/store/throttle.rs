@@ -57,13 +57,13 @@ impl Store {
         // An attempt that must wait already is refused on a plain read, so a flood of them
         // takes no write lock (the locked read below decides the rest).
         let waiting = {
-            let mut conn = self.pool.acquire().await?;
+            let mut conn = self.reads.acquire().await?;
             longest_wait(&mut conn, subjects, &wait_ms).await?
         };
         if waiting > 0 {
             return Ok(Err(waiting));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writes.begin().await?;
         for subject in subjects {
             sqlx::query(
                 "INSERT INTO throttle_locks (scope, subject, touched_at) VALUES ($1, $2, $3) \
@@ -113,14 +113,14 @@ impl Store {
         .bind(attempt)
         .bind(scope)
         .bind(subject)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await
         .map(drop)
     }
 
     /// Deletes failures, and the lock rows of subjects untouched, since before `before`.
     pub async fn delete_failures_before(&self, before: i64) -> sqlx::Result<u64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writes.begin().await?;
         let done = sqlx::query("DELETE FROM login_failures WHERE failed_at < $1")
             .bind(before)
             .execute(&mut *tx)

@@ -55,7 +55,7 @@ impl Store {
         .bind(user.password_hash)
         .bind(user.role.as_str())
         .bind(user.now)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writes)
         .await
         .map_err(|error| on_constraint(error, &USERS_EMAIL))
     }
@@ -64,7 +64,7 @@ impl Store {
     pub async fn user_by_email(&self, email: &str) -> sqlx::Result<Option<UserRow>> {
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
             .bind(email)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await
     }
 
@@ -72,7 +72,7 @@ impl Store {
     pub async fn user_by_id(&self, id: &str) -> sqlx::Result<Option<UserRow>> {
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await
     }
 
@@ -81,7 +81,7 @@ impl Store {
         sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM users ORDER BY created_at, email"
         ))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await
     }
 
@@ -90,7 +90,7 @@ impl Store {
         let done = sqlx::query("UPDATE users SET role = $1 WHERE email = $2")
             .bind(role.as_str())
             .bind(email)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -98,7 +98,7 @@ impl Store {
     /// Marks a user disabled and revokes all of their sessions in one transaction.
     /// Returns the user id, or `None` when there is no such user.
     pub async fn disable_user(&self, email: &str, now: i64) -> sqlx::Result<Option<String>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writes.begin().await?;
         let id: Option<(String,)> = sqlx::query_as(
             "UPDATE users SET disabled_at = COALESCE(disabled_at, $1) WHERE email = $2 RETURNING id",
         )
