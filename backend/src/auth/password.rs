@@ -1,22 +1,26 @@
-//! Password hashing (argon2id) on a bounded pool of blocking threads, and the
-//! common-password list.
+//! Password hashing (argon2id) on threads of its own, and the common-password list.
 //!
 //! Hashing takes tens of milliseconds of CPU and 19 MiB of memory; running it on the async
-//! workers would stall every other request. At most `workers` hashes run at once, so memory
-//! stays bounded, and a request that cannot get a thread within the queue timeout is
-//! answered 503 `server_busy` instead of waiting forever.
+//! workers would stall every other request. `workers` threads hash, one password at a time
+//! each, so memory stays bounded, and a request that cannot get a thread within the queue
+//! timeout is answered 503 `server_busy` instead of waiting forever.
+//!
+//! On Linux the hashing threads run at a lower priority (nice 10): a flood of sign-ins
+//! then takes only the CPU time nothing else wants, and a request that needs no hash is
+//! not queued behind 20 ms time slices of argon2. Given idle cores, hashing runs at full
+//! speed all the same.
 //!
 //! The 19 MiB of each hash is a buffer taken from a pool and given back, never freed: the
 //! allocator would otherwise keep the freed blocks in per-thread arenas, and a login flood
 //! left the process at ~600 MiB where it now stays near `workers` × 19 MiB.
 
 use std::collections::HashSet;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, mpsc};
 use std::time::Duration;
 
 use argon2::password_hash::{Output, PasswordHash, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 
 use crate::error::Error;
 
@@ -121,10 +125,18 @@ fn verify_blocking(password: &str, phc: &str) -> bool {
     raw_hash(password, salt, expected.len()).is_ok_and(|computed| computed == expected)
 }
 
-/// The bounded hashing pool (cheap to clone).
+/// The niceness of the hashing threads (0 is normal, 19 the lowest priority).
+const HASHING_NICENESS: i32 = 10;
+
+/// Work for a hashing thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The bounded hashing pool (cheap to clone). Its threads end when the last clone is
+/// dropped.
 #[derive(Clone)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
     queue_timeout: Duration,
     /// Verified against when an email has no account, so that both cost the same.
     dummy_hash: Arc<str>,
@@ -133,14 +145,37 @@ pub struct PasswordHasher {
 impl PasswordHasher {
     /// A pool of `workers` threads; computes the dummy hash once.
     pub async fn new(workers: usize, queue_timeout: Duration) -> anyhow::Result<Self> {
-        let dummy_hash =
-            tokio::task::spawn_blocking(|| hash_blocking(&crate::crypto::random_token(24)))
-                .await??;
-        Ok(Self {
-            permits: Arc::new(Semaphore::new(workers.max(1))),
+        let workers = workers.max(1);
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..workers {
+            let queue = Arc::clone(&queue);
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        // The lock is released before the job runs.
+                        let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        let Ok(job) = job else { break };
+                        // A panicking hash fails its one request (its result is never
+                        // sent) and leaves the thread to the next.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    }
+                })?;
+        }
+        let mut hasher = Self {
+            permits: Arc::new(Semaphore::new(workers)),
+            jobs,
             queue_timeout,
-            dummy_hash: dummy_hash.into(),
-        })
+            dummy_hash: Arc::from(""),
+        };
+        let dummy_hash = hasher
+            .run(|| hash_blocking(&crate::crypto::random_token(24)))
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot hash: {e:?}"))??;
+        hasher.dummy_hash = dummy_hash.into();
+        Ok(hasher)
     }
 
     /// Hashes a password.
@@ -177,18 +212,61 @@ impl PasswordHasher {
         .map_err(Error::internal)?;
         // The permit moves into the thread: if the client goes away the hash still finishes
         // before its slot is given to someone else, so the bound always holds.
-        tokio::task::spawn_blocking(move || {
+        let (done, result) = oneshot::channel();
+        let job: Job = Box::new(move || {
             let _permit = permit;
-            work()
-        })
-        .await
-        .map_err(Error::internal)
+            // Nobody waits for the result when the client went away.
+            let _ = done.send(work());
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| Error::internal(anyhow::anyhow!("the hashing threads are gone")))?;
+        result
+            .await
+            .map_err(|_| Error::internal(anyhow::anyhow!("a hashing thread stopped during a hash")))
+    }
+}
+
+/// Lowers the calling thread's scheduling priority (Linux applies a nice value to the one
+/// thread); where that is refused, hashing runs at normal priority.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(error) =
+        rustix::process::setpriority_process(Some(rustix::thread::gettid()), HASHING_NICENESS)
+    {
+        tracing::warn!(%error, "hashing threads run at normal priority");
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hashes run on threads of their own, at a lower priority on Linux; a hash that
+    /// panics fails its request only, and the thread takes the next.
+    #[tokio::test]
+    async fn hashing_threads_run_at_a_lower_priority_and_survive_a_panic() {
+        let hasher = PasswordHasher::new(1, Duration::from_secs(5))
+            .await
+            .unwrap();
+        let name = hasher
+            .run(|| std::thread::current().name().map(str::to_owned))
+            .await
+            .unwrap();
+        assert_eq!(name.as_deref(), Some("argon2-0"));
+        #[cfg(target_os = "linux")]
+        {
+            let nice = hasher
+                .run(|| rustix::process::getpriority_process(Some(rustix::thread::gettid())))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(nice, HASHING_NICENESS);
+        }
+        let panicked = hasher.run(|| panic!("a hash that panics")).await;
+        assert!(panicked.is_err());
+        assert!(hasher.verify("x".into(), None).await.is_ok());
+    }
 
     #[test]
     fn the_shipped_list_has_at_least_ten_thousand_passwords() {
