@@ -69,6 +69,8 @@ fn keyed(secret: &[u8]) -> Result<Hmac<Sha256>, Error> {
     Hmac::new_from_slice(secret).map_err(|_| ErrorKind::InvalidKeyFormat.into())
 }
 
+// The signature is `JwkUtils::compute_digest`'s.
+#[allow(clippy::needless_pass_by_value)]
 fn compute_digest(data: &[u8], hash: ThumbprintHash) -> Vec<u8> {
     match hash {
         ThumbprintHash::SHA256 => Sha256::digest(data).to_vec(),
