@@ -34,6 +34,39 @@ ensure_wasm_target() {
     rustup target add wasm32-unknown-unknown
 }
 
+# cargo-deny 0.20.2 (needs rustc >= 1.88; built and run here with 1.95), for the
+# supply-chain checks of deny.toml.
+CARGO_DENY_VERSION=0.20.2
+ensure_cargo_deny() {
+  if ! cargo deny --version 2>/dev/null | grep -q " ${CARGO_DENY_VERSION}\$"; then
+    say "installing cargo-deny $CARGO_DENY_VERSION (a few minutes, once)"
+    cargo install --locked cargo-deny --version "$CARGO_DENY_VERSION"
+  fi
+}
+
+# cargo-deny over the workspace with deny.toml. Bans, licences and sources need nothing
+# but the registry. Advisories need the RustSec database, a git repository on GitHub:
+# fetched when it can be; else an earlier fetch on this machine is used, with its date;
+# else the step says that advisories were not checked (the bans in deny.toml still refuse
+# the crates of the advisories we know of).
+supply_chain_checks() {
+  ensure_cargo_deny
+  cargo deny --locked check --hide-inclusion-graph bans licenses sources
+  local db="${CARGO_HOME:-$HOME/.cargo}/advisory-dbs" copy
+  if timeout 60 cargo deny --locked fetch db; then
+    cargo deny --locked check --disable-fetch advisories
+  elif copy=$(compgen -G "$db/*/crates" | head -n 1) && [ -n "$copy" ]; then
+    echo "the advisory database could not be fetched: checking against the copy of" \
+      "$(git -C "$copy" log -1 --format=%cs 2>/dev/null || echo 'an unknown date')" >&2
+    cargo deny --locked check --disable-fetch advisories
+  else
+    echo "ADVISORIES NOT CHECKED: the RustSec advisory database (a git repository on" \
+      "GitHub) could not be fetched and no earlier copy is on this machine. Bans, licences" \
+      "and sources were checked, and deny.toml's bans refuse the crates of the advisories" \
+      "known to affect this tree (rsa: RUSTSEC-2023-0071)." >&2
+  fi
+}
+
 # The version of a package in Cargo.lock.
 locked_version() {
   awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::Algorithm;
 use reqwest::header::{CACHE_CONTROL, HeaderMap};
 use serde::Deserialize;
 
@@ -137,18 +137,13 @@ fn ed25519(jwk: Jwk) -> Option<(String, Key)> {
         && jwk.alg.as_deref().is_none_or(|alg| alg == "EdDSA")
         && jwk.use_.as_deref().is_none_or(|use_| use_ == "sig");
     let kid = jwk.kid.filter(|kid| usable && !kid.is_empty())?;
-    let x = jwk.x?;
-    let is_point = URL_SAFE_NO_PAD
-        .decode(&x)
-        .is_ok_and(|bytes| bytes.len() == 32);
-    let decoding = DecodingKey::from_ed_components(&x)
-        .ok()
-        .filter(|_| is_point)?;
+    let x = URL_SAFE_NO_PAD.decode(jwk.x?).ok()?;
+    let public = ed25519_dalek::VerifyingKey::from_bytes(&x.try_into().ok()?).ok()?;
     Some((
         kid,
         Key {
             alg: Algorithm::EdDSA,
-            decoding,
+            public,
         },
     ))
 }

@@ -2,7 +2,8 @@
 //! [`super::signing_keys`]: the active key signs; every key not retired verifies the tokens
 //! that name it by `kid`, with the one algorithm it was made for.
 //!
-//! Signing goes through `jsonwebtoken`. Verification, which every authenticated request
+//! Signing goes through `jsonwebtoken`, on the HS256 and EdDSA of [`super::jose_crypto`]
+//! (installed when a key set is made). Verification, which every authenticated request
 //! pays, is done here on the same RustCrypto primitives `jsonwebtoken` uses, because its
 //! `decode` parses the header three times (ours, then its own twice) and the claims twice
 //! and sets up the HMAC key on each call: ~4 µs where one parse of each part and a
@@ -207,6 +208,7 @@ fn decode_part<'b>(part: &str, buffer: &'b mut [u8]) -> Result<&'b [u8], TokenEr
 impl JwtKeys {
     /// Keys from `set`.
     pub fn new(set: KeySet) -> Self {
+        super::jose_crypto::install();
         Self {
             set: RwLock::new(Arc::new(set)),
         }

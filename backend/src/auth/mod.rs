@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod device;
+pub mod jose_crypto;
 pub mod jwt;
 pub mod mfa;
 pub mod passkeys;

@@ -11,6 +11,7 @@ use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::Signer;
+use hmac::{Hmac, Mac};
 use jwt_verifier::{
     AUTH_SERVER_AUDIENCE, AUTH_SERVER_ISSUER, Clock, SystemClock, Verifier, VerifierBuilder,
     VerifyError,
@@ -53,6 +54,22 @@ impl Clock for ManualClock {
 /// base64url of a JSON value: one part of a JWT.
 pub fn part(value: &Value) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
+}
+
+/// `claims` under an HS256 header naming `kid`, with a genuine HMAC-SHA256 under `secret`
+/// (an algorithm-confusion forgery when the secret is a public key).
+pub fn hs256(kid: &Value, claims: &Value, secret: &[u8]) -> String {
+    let input = format!(
+        "{}.{}",
+        part(&json!({"typ": "JWT", "alg": "HS256", "kid": kid})),
+        part(claims)
+    );
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+    mac.update(input.as_bytes());
+    format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
 }
 
 /// The header and claims of a token, decoded.
