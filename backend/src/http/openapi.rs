@@ -334,3 +334,86 @@ fn close_response_objects(doc: &mut Value) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc() -> Value {
+        document(CookiePolicy::new(false))
+    }
+
+    #[test]
+    fn each_error_response_lists_only_codes_the_server_answers_with_its_status() {
+        let doc = doc();
+        let mut checked = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                for (status, response) in operation["responses"].as_object().unwrap() {
+                    let status: u16 = status.parse().unwrap();
+                    if status < 400 {
+                        continue;
+                    }
+                    for code in codes_of(response) {
+                        let json_syntax = status == 400 && code == ErrorCode::InvalidBody;
+                        assert!(
+                            json_syntax || status_of(code).as_u16() == status,
+                            "{method} {path}: {code} under {status}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 100, "{checked}");
+    }
+
+    #[test]
+    fn a_handlers_codes_and_the_layers_codes_share_one_response_per_status() {
+        let doc = doc();
+        let register = &doc["paths"][paths::REGISTER]["post"]["responses"];
+        let mut codes: Vec<&str> = codes_of(&register["422"])
+            .into_iter()
+            .map(ErrorCode::wire_name)
+            .collect();
+        codes.sort_unstable();
+        let expected = [
+            "invalid_body",
+            "invalid_email",
+            "password_too_long",
+            "weak_password",
+        ];
+        assert_eq!(codes, expected);
+        assert_eq!(codes_of(&register["403"]), [ErrorCode::CsrfRejected]);
+        assert!(register["429"].is_null(), "register is not throttled");
+        let login = &doc["paths"][paths::LOGIN]["post"]["responses"];
+        assert!(login["429"]["headers"]["retry-after"].is_object());
+    }
+
+    #[test]
+    fn only_state_changing_api_requests_document_the_csrf_refusal() {
+        let doc = doc();
+        let refused = |path: &str, method: &str| {
+            doc["paths"][path][method]["responses"]["403"]
+                .get("content")
+                .is_some_and(|_| {
+                    codes_of(&doc["paths"][path][method]["responses"]["403"])
+                        .contains(&ErrorCode::CsrfRejected)
+                })
+        };
+        assert!(refused(paths::LOGOUT, "post"));
+        assert!(refused(paths::SESSION, "delete"));
+        assert!(!refused(paths::ME, "get"));
+        assert!(!refused(paths::JWKS, "get"));
+    }
+
+    #[test]
+    fn every_object_schema_is_closed() {
+        let doc = doc();
+        for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+            if schema["type"] == "object" {
+                assert_eq!(schema["additionalProperties"], false, "{name}");
+            }
+        }
+    }
+}
