@@ -87,8 +87,8 @@ async fn serve(State(state): State<HttpState>) -> Response {
     static SECURE: OnceLock<String> = OnceLock::new();
     let policy = state.cookies;
     let cell = if policy.is_secure() { &SECURE } else { &PLAIN };
-    let body = cell.get_or_init(|| document(policy).to_string());
-    ([(header::CONTENT_TYPE, "application/json")], body.clone()).into_response()
+    let body: &'static str = cell.get_or_init(|| document(policy).to_string());
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// The whole document, for a deployment whose cookies follow `policy`.
