@@ -22,11 +22,14 @@ ensure_cargo() {
   fi
 }
 
-# Python libraries the tests use as independent implementations (PyJWT checks our
-# Ed25519 tokens against the JWKS).
+# Python tools the tests use as independent implementations: PyJWT checks our Ed25519
+# tokens against the JWKS; schemathesis fuzzes the API against its OpenAPI document.
+SCHEMATHESIS_VERSION=4.32.5
 ensure_python_helpers() {
   python3 -c 'import jwt, cryptography' 2>/dev/null ||
     python3 -m pip install --quiet --disable-pip-version-check 'pyjwt[crypto]>=2.8,<3'
+  python3 -m schemathesis.cli --version 2>/dev/null | grep -q " ${SCHEMATHESIS_VERSION}\$" ||
+    python3 -m pip install --quiet --disable-pip-version-check "schemathesis==${SCHEMATHESIS_VERSION}"
 }
 
 ensure_wasm_target() {

@@ -6,12 +6,15 @@ use serde::{Deserialize, Serialize};
 /// `POST /api/auth/register` and `POST /api/auth/login` body.
 ///
 /// Unknown fields are refused so that a client cannot smuggle in `role` or `id`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     /// Email as typed; the server canonicalises it.
+    #[cfg_attr(feature = "openapi", schema(format = Email))]
     pub email: String,
     /// Password as typed.
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub password: String,
 }
 
@@ -25,12 +28,15 @@ impl std::fmt::Debug for Credentials {
 }
 
 /// `POST /api/auth/password/change` body.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     /// The password now, to prove it is the user.
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub current_password: String,
     /// The password from now on.
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub new_password: String,
 }
 
@@ -44,20 +50,23 @@ impl std::fmt::Debug for PasswordChange {
 }
 
 /// `POST /api/auth/password/forgot` body.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ForgotPassword {
-    /// Email as typed.
+    /// Email as typed (any text: the answer is the same).
     pub email: String,
 }
 
 /// `POST /api/auth/password/reset` body.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordReset {
     /// The token from the reset link's fragment.
     pub token: String,
     /// The new password.
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub password: String,
 }
 
@@ -71,6 +80,7 @@ impl std::fmt::Debug for PasswordReset {
 }
 
 /// `POST /api/auth/email/verify` body.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmailVerification {
@@ -88,6 +98,7 @@ impl std::fmt::Debug for EmailVerification {
 
 /// A second-factor code: `POST /api/auth/mfa/verify`, `mfa/totp/confirm` and
 /// `mfa/totp/disable` body.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MfaCode {
@@ -104,6 +115,7 @@ impl std::fmt::Debug for MfaCode {
 }
 
 /// Answer of `POST /api/auth/mfa/totp/setup`: what the authenticator app needs.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TotpSetup {
     /// The secret in base32, to type in by hand.
@@ -121,6 +133,7 @@ impl std::fmt::Debug for TotpSetup {
 }
 
 /// Answer of `POST /api/auth/mfa/totp/confirm`: single-use codes, shown once.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecoveryCodes {
     /// Ten codes, each good for one sign-in without the authenticator app.
@@ -128,6 +141,7 @@ pub struct RecoveryCodes {
 }
 
 /// A way to complete a sign-in's second step.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MfaMethod {
@@ -140,6 +154,7 @@ pub enum MfaMethod {
 }
 
 /// Answer (202) of a login whose password was right on an account with a second factor.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MfaRequired {
     /// The methods this account can complete the sign-in with.
@@ -148,6 +163,7 @@ pub struct MfaRequired {
 
 /// One of the signed-in user's passkeys (`GET /api/auth/passkeys`, and the answer of
 /// `passkeys/register/finish`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasskeyInfo {
     /// Its id, for `DELETE /api/auth/passkeys/{id}`.
@@ -157,10 +173,12 @@ pub struct PasskeyInfo {
     /// Unix seconds.
     pub created_at: i64,
     /// Unix seconds of the last sign-in with it.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub last_used_at: Option<i64>,
 }
 
 /// A user's role.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -198,6 +216,7 @@ impl std::str::FromStr for Role {
 }
 
 /// `user` in API bodies.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserView {
     /// User id.
@@ -215,6 +234,7 @@ pub struct UserView {
 }
 
 /// `session` in token responses. Unix seconds.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionView {
     /// Session id.
@@ -228,6 +248,7 @@ pub struct SessionView {
 }
 
 /// Answer of register, login and refresh.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthResponse {
     /// The signed-in user.
@@ -238,6 +259,7 @@ pub struct AuthResponse {
 
 /// Answer of register: with `REQUIRE_VERIFIED_EMAIL` there is no session (the user signs
 /// in after verifying the email).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Registered {
     /// The new user.
@@ -248,6 +270,7 @@ pub struct Registered {
 }
 
 /// One event of the audit log (`GET /api/admin/audit`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {
     /// Unix seconds (the list is in the order of the stored milliseconds).
@@ -256,16 +279,21 @@ pub struct AuditEvent {
     /// `password_changed`, `totp_enabled`, `passkey_added`, … (see the README).
     pub action: String,
     /// Whose account it concerns, when known.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub user_id: Option<String>,
     /// The client's address (none for an operator's command).
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub ip: Option<String>,
     /// The client's `User-Agent`.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub user_agent: Option<String>,
     /// More about it: how a sign-in was made, a passkey's name, a session id.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub detail: Option<String>,
 }
 
 /// Answer of `GET /api/me`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MeResponse {
     /// The signed-in user.
@@ -273,6 +301,7 @@ pub struct MeResponse {
 }
 
 /// One entry of `GET /api/sessions`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
     /// Session id.
@@ -284,14 +313,17 @@ pub struct SessionInfo {
     /// Unix seconds when the session ends.
     pub expires_at: i64,
     /// The browser's `User-Agent` at login.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub user_agent: Option<String>,
     /// The client address at login.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub ip: Option<String>,
     /// Whether this is the session making the request.
     pub current: bool,
 }
 
 /// One entry of `GET /api/products` (sample protected data).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Product {
     /// Product id.
@@ -303,6 +335,7 @@ pub struct Product {
 }
 
 /// Answer of `GET /api/health`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthResponse {
     /// Always `"ok"`.

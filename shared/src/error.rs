@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::validation::password_rules;
 
 /// Every error code the API can answer with; serialised in `snake_case`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -169,6 +170,7 @@ impl std::fmt::Display for ErrorCode {
 }
 
 /// `{"error": {"code": …, "message": …}}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// The error itself.
@@ -176,6 +178,7 @@ pub struct ErrorBody {
 }
 
 /// The inside of [`ErrorBody`].
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     /// Machine-readable code.

@@ -66,6 +66,8 @@ pub mod paths {
     pub const HEALTH: &str = "/api/health";
     /// `GET`: readiness (the database answers).
     pub const READY: &str = "/api/ready";
+    /// `GET`: the OpenAPI document of this API.
+    pub const OPENAPI: &str = "/api/openapi.json";
     /// Every API path starts with this.
     pub const API_PREFIX: &str = "/api";
 

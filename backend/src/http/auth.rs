@@ -1,14 +1,13 @@
 //! `/api/auth/*`: register, login, refresh, logout, logout-all, logout-others, password
 //! change; account recovery is in [`super::recovery`], the second factor in [`super::mfa`].
 
+use axum::Json;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use axum_extra::extract::cookie::CookieJar;
-use shared::{AuthResponse, Credentials, ErrorCode, PasswordChange, Registered};
+use shared::{AuthResponse, Credentials, ErrorCode, MfaRequired, PasswordChange, Registered};
 
 use shared::names::paths;
 use shared::validation::canonical_email;
@@ -16,25 +15,28 @@ use shared::validation::canonical_email;
 use super::cookies;
 use super::error::ApiError;
 use super::extract::{AppJson, AuthUser, access_token, verify_access_token};
+use super::openapi::errors;
 use super::{HttpState, views};
 use crate::auth::accounts;
 use crate::auth::audit::{Action, Event, Named};
 use crate::auth::sessions::{ClientInfo, IssuedTokens, Proof};
 use crate::store::UserRow;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Largest request body accepted under `/api/auth`.
 pub const AUTH_BODY_LIMIT: usize = 16 * 1024;
 
 /// Routes under `/api/auth`.
-pub fn router() -> Router<HttpState> {
-    Router::new()
-        .route(paths::REGISTER, post(register))
-        .route(paths::LOGIN, post(login))
-        .route(paths::REFRESH, post(refresh))
-        .route(paths::LOGOUT, post(logout))
-        .route(paths::LOGOUT_ALL, post(logout_all))
-        .route(paths::LOGOUT_OTHERS, post(logout_others))
-        .route(paths::PASSWORD_CHANGE, post(change_password))
+pub fn router() -> OpenApiRouter<HttpState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(logout_all))
+        .routes(routes!(logout_others))
+        .routes(routes!(change_password))
         .merge(super::recovery::router())
         .merge(super::mfa::router())
         .merge(super::passkeys::router())
@@ -58,8 +60,25 @@ async fn refuse_large_bodies(request: Request, next: Next) -> Response {
 
 type TokenResponse = (CookieJar, Json<AuthResponse>);
 
+errors!(RegisterErrors: InvalidEmail, WeakPassword, PasswordTooLong, EmailTaken, ServerBusy);
+errors!(LoginErrors: InvalidCredentials, AccountDisabled, EmailNotVerified, TooManyAttempts, ServerBusy);
+errors!(RefreshErrors: InvalidRefreshToken);
+errors!(PasswordChangeErrors: InvalidCredentials, WeakPassword, PasswordTooLong, TooManyAttempts, ServerBusy);
+
 /// Creates the account and emails a verification link; signs the new user in unless
 /// `REQUIRE_VERIFIED_EMAIL` asks them to verify first (then `{user}` alone, no cookies).
+#[utoipa::path(
+    post,
+    path = paths::REGISTER,
+    tag = "auth",
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "The account exists; its user is signed in (`session`) \
+            unless the server requires a verified email first.", body = Registered,
+            headers(("set-cookie" = String, description = "The `access_token`, `refresh_token` and `csrf_token` cookies, and the account's `device` cookie."))),
+        RegisterErrors,
+    )
+)]
 async fn register(
     State(state): State<HttpState>,
     client: ClientInfo,
@@ -91,6 +110,22 @@ async fn register(
     Ok((StatusCode::CREATED, jar, Json(body)))
 }
 
+/// Signs in with email and password; an account with a second factor gets a ticket for
+/// the second step instead of a session.
+#[utoipa::path(
+    post,
+    path = paths::LOGIN,
+    tag = "auth",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "Signed in.", body = AuthResponse,
+            headers(("set-cookie" = String, description = "The `access_token`, `refresh_token` and `csrf_token` cookies, and the account's `device` cookie."))),
+        (status = 202, description = "The password was right; the account needs its second \
+            step (`POST /api/auth/mfa/verify` or a passkey).", body = MfaRequired,
+            headers(("set-cookie" = String, description = "The `mfa_ticket` cookie."))),
+        LoginErrors,
+    )
+)]
 async fn login(
     State(state): State<HttpState>,
     client: ClientInfo,
@@ -147,6 +182,18 @@ pub(super) fn with_device_cookie(
 
 /// The current session stays; every other session of the user ends, and the browser's
 /// device cookie is renewed (the new password withdrew the old ones).
+#[utoipa::path(
+    post,
+    path = paths::PASSWORD_CHANGE,
+    tag = "auth",
+    request_body = PasswordChange,
+    security(("access_cookie" = [], "csrf_header" = []), ("bearer" = [])),
+    responses(
+        (status = 204, description = "Changed; the user's other sessions ended.",
+            headers(("set-cookie" = String, description = "A renewed `device` cookie."))),
+        PasswordChangeErrors,
+    )
+)]
 async fn change_password(
     State(state): State<HttpState>,
     auth: AuthUser,
@@ -171,6 +218,19 @@ async fn change_password(
     Ok((StatusCode::NO_CONTENT, jar))
 }
 
+/// Rotates the refresh token and issues a new access token.
+#[utoipa::path(
+    post,
+    path = paths::REFRESH,
+    tag = "auth",
+    security(("refresh_cookie" = [], "csrf_header" = [])),
+    responses(
+        (status = 200, description = "The session goes on with new tokens.",
+            body = AuthResponse,
+            headers(("set-cookie" = String, description = "The rotated session cookies."))),
+        RefreshErrors,
+    )
+)]
 async fn refresh(
     State(state): State<HttpState>,
     client: ClientInfo,
@@ -192,6 +252,16 @@ async fn refresh(
 /// The cookies are cleared whatever happens, also when the session could not be revoked
 /// (503): the browser is signed out either way, and the answer tells the client whether
 /// the server ended the session too.
+#[utoipa::path(
+    post,
+    path = paths::LOGOUT,
+    tag = "auth",
+    security((), ("refresh_cookie" = [], "csrf_header" = []), ("access_cookie" = [], "csrf_header" = [])),
+    responses(
+        (status = 204, description = "Signed out (also with no or stale cookies).",
+            headers(("set-cookie" = String, description = "The session cookies, cleared."))),
+    )
+)]
 async fn logout(
     State(state): State<HttpState>,
     client: ClientInfo,
@@ -221,6 +291,17 @@ async fn logout(
     (state.cookies.clear(jar), result)
 }
 
+/// Ends every session of the user, this one too.
+#[utoipa::path(
+    post,
+    path = paths::LOGOUT_ALL,
+    tag = "auth",
+    security(("access_cookie" = [], "csrf_header" = []), ("bearer" = [])),
+    responses(
+        (status = 204, description = "Every session of the user has ended.",
+            headers(("set-cookie" = String, description = "The session cookies, cleared."))),
+    )
+)]
 async fn logout_all(
     State(state): State<HttpState>,
     user: AuthUser,
@@ -233,6 +314,14 @@ async fn logout_all(
     Ok((StatusCode::NO_CONTENT, state.cookies.clear(jar)))
 }
 
+/// Ends every session of the user but this one.
+#[utoipa::path(
+    post,
+    path = paths::LOGOUT_OTHERS,
+    tag = "auth",
+    security(("access_cookie" = [], "csrf_header" = []), ("bearer" = [])),
+    responses((status = 204, description = "Every other session of the user has ended."))
+)]
 async fn logout_others(
     State(state): State<HttpState>,
     user: AuthUser,

@@ -26,6 +26,11 @@ impl CookiePolicy {
         Self { secure }
     }
 
+    /// Whether cookies are `Secure` and named with the `__Secure-` prefix.
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
     /// The on-the-wire name of a cookie.
     pub fn name(&self, base: &'static str) -> String {
         if self.secure {

@@ -80,7 +80,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
 }
 
 /// Whether a 401 with this code is about the access token (and gets `WWW-Authenticate`).
-fn is_access_token_error(code: ErrorCode) -> bool {
+pub(crate) fn is_access_token_error(code: ErrorCode) -> bool {
     matches!(
         code,
         ErrorCode::MissingToken

@@ -1,34 +1,52 @@
 //! `/api/auth/mfa/*`: TOTP set-up, confirmation and removal, and the second step of a
 //! sign-in.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use axum_extra::extract::cookie::CookieJar;
 use shared::names::paths;
-use shared::{ErrorCode, MfaCode, MfaRequired, RecoveryCodes, TotpSetup};
+use shared::{AuthResponse, ErrorCode, MfaCode, MfaRequired, RecoveryCodes, TotpSetup};
 
 use super::HttpState;
 use super::auth::{respond, with_device_cookie};
 use super::cookies;
 use super::error::ApiError;
 use super::extract::{AppJson, AuthUser};
+use super::openapi::errors;
 use crate::auth::accounts::SignedIn;
 use crate::auth::audit::{Action, Event, Named};
 use crate::auth::sessions::{ClientInfo, Proof};
 use crate::crypto::sha256_hex;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Routes of the second factor (under `/api/auth`, with its body limit).
-pub fn router() -> Router<HttpState> {
-    Router::new()
-        .route(paths::MFA_TOTP_SETUP, post(setup))
-        .route(paths::MFA_TOTP_CONFIRM, post(confirm))
-        .route(paths::MFA_TOTP_DISABLE, post(disable))
-        .route(paths::MFA_VERIFY, post(verify))
+pub fn router() -> OpenApiRouter<HttpState> {
+    OpenApiRouter::new()
+        .routes(routes!(setup))
+        .routes(routes!(confirm))
+        .routes(routes!(disable))
+        .routes(routes!(verify))
 }
 
+errors!(SetupErrors: MfaAlreadyEnabled, ReauthenticationRequired);
+errors!(ConfirmErrors: InvalidCode, MfaAlreadyEnabled, ReauthenticationRequired);
+errors!(DisableErrors: InvalidCode, ReauthenticationRequired, TooManyAttempts);
+errors!(VerifyErrors: InvalidCode, MfaTicketInvalid, AccountDisabled, InvalidCredentials, TooManyAttempts);
+
+/// A new TOTP secret for the user's authenticator app; nothing is required yet.
+#[utoipa::path(
+    post,
+    path = paths::MFA_TOTP_SETUP,
+    tag = "mfa",
+    security(("access_cookie" = [], "csrf_header" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The secret, as text and as a QR code.", body = TotpSetup),
+        SetupErrors,
+    )
+)]
 async fn setup(
     State(state): State<HttpState>,
     user: AuthUser,
@@ -40,6 +58,18 @@ async fn setup(
 
 /// TOTP is on from here; the user's other sessions end (here at once, elsewhere within a
 /// second), this one stays.
+#[utoipa::path(
+    post,
+    path = paths::MFA_TOTP_CONFIRM,
+    tag = "mfa",
+    request_body = MfaCode,
+    security(("access_cookie" = [], "csrf_header" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "TOTP is on; the recovery codes, shown once.",
+            body = RecoveryCodes),
+        ConfirmErrors,
+    )
+)]
 async fn confirm(
     State(state): State<HttpState>,
     user: AuthUser,
@@ -56,6 +86,15 @@ async fn confirm(
     Ok(Json(RecoveryCodes { recovery_codes }))
 }
 
+/// Turns TOTP off, with a TOTP or a recovery code.
+#[utoipa::path(
+    post,
+    path = paths::MFA_TOTP_DISABLE,
+    tag = "mfa",
+    request_body = MfaCode,
+    security(("access_cookie" = [], "csrf_header" = []), ("bearer" = [])),
+    responses((status = 204, description = "TOTP is off."), DisableErrors)
+)]
 async fn disable(
     State(state): State<HttpState>,
     user: AuthUser,
@@ -73,6 +112,18 @@ async fn disable(
 
 /// A right code completes the sign-in: a session, its cookies and a renewed device cookie,
 /// and the ticket cleared.
+#[utoipa::path(
+    post,
+    path = paths::MFA_VERIFY,
+    tag = "mfa",
+    request_body = MfaCode,
+    security(("mfa_ticket_cookie" = [])),
+    responses(
+        (status = 200, description = "Signed in.", body = AuthResponse,
+            headers(("set-cookie" = String, description = "The `access_token`, `refresh_token` and `csrf_token` cookies, and the account's `device` cookie."))),
+        VerifyErrors,
+    )
+)]
 async fn verify(
     State(state): State<HttpState>,
     client: ClientInfo,

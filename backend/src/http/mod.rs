@@ -8,6 +8,7 @@ pub mod extract;
 pub mod health;
 pub mod jwks;
 pub mod mfa;
+pub mod openapi;
 pub mod passkeys;
 pub mod products;
 pub mod recovery;
@@ -33,6 +34,7 @@ use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use utoipa_axum::router::OpenApiRouter;
 
 use shared::names::{CSRF_HEADER, paths};
 
@@ -71,17 +73,28 @@ impl FromRef<HttpState> for AppState {
     }
 }
 
-/// The whole application: `/api/*` and the SPA.
-pub fn router(app: AppState) -> Router {
-    let state = HttpState::new(app);
-    // Each feature's routes, by the paths in `shared::names`; anything else under /api is
-    // a JSON 404, never the SPA.
-    let api = Router::new()
+/// Each feature's routes under `/api`, by the paths in `shared::names`, each documented
+/// in the OpenAPI document.
+fn api_routes() -> OpenApiRouter<HttpState> {
+    OpenApiRouter::new()
         .merge(auth::router())
         .merge(users::router())
         .merge(sessions::router())
         .merge(products::router())
         .merge(health::router())
+        .merge(openapi::router())
+}
+
+/// Every route the application serves besides the SPA, with its OpenAPI description.
+pub fn documented_routes() -> OpenApiRouter<HttpState> {
+    api_routes().merge(jwks::router())
+}
+
+/// The whole application: `/api/*` and the SPA.
+pub fn router(app: AppState) -> Router {
+    let state = HttpState::new(app);
+    // Anything else under /api is a JSON 404, never the SPA.
+    let api = Router::from(api_routes())
         .route(paths::API_PREFIX, any(api_not_found))
         .route(
             &format!("{}/{{*rest}}", paths::API_PREFIX),
@@ -95,7 +108,7 @@ pub fn router(app: AppState) -> Router {
 
     Router::new()
         .merge(api)
-        .merge(jwks::router())
+        .merge(Router::from(jwks::router()))
         .fallback_service(spa::service(&state.config.static_dir))
         .layer(
             ServiceBuilder::new()

@@ -1,50 +1,75 @@
 //! `/api/auth/passkeys*`: adding, listing and removing passkeys, and signing in with one.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use serde_json::Value;
 use shared::names::paths;
-use shared::{ErrorCode, PasskeyInfo};
+use shared::{AuthResponse, ErrorCode, PasskeyInfo};
+use utoipa::ToSchema;
 
 use super::HttpState;
 use super::auth::{respond, with_device_cookie};
 use super::error::ApiError;
 use super::extract::{AppJson, AuthUser};
+use super::openapi::errors;
 use crate::auth::audit::{Action, Event, Named};
 use crate::auth::passkeys::Refused;
 use crate::auth::sessions::{ClientInfo, Proof};
 use crate::store::PasskeyRow;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Routes of passkeys (under `/api/auth`, with its body limit).
-pub fn router() -> Router<HttpState> {
-    Router::new()
-        .route(paths::PASSKEY_REGISTER_START, post(register_start))
-        .route(paths::PASSKEY_REGISTER_FINISH, post(register_finish))
-        .route(paths::PASSKEYS, get(list))
-        .route(paths::PASSKEY, delete(remove))
-        .route(paths::PASSKEY_LOGIN_START, post(login_start))
-        .route(paths::PASSKEY_LOGIN_FINISH, post(login_finish))
+pub fn router() -> OpenApiRouter<HttpState> {
+    OpenApiRouter::new()
+        .routes(routes!(register_start))
+        .routes(routes!(register_finish))
+        .routes(routes!(list))
+        .routes(routes!(remove))
+        .routes(routes!(login_start))
+        .routes(routes!(login_finish))
 }
 
 /// `passkeys/register/finish` body: the browser's `credential.toJSON()` and a name.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewPasskeyBody {
+    /// The `PublicKeyCredential` from `navigator.credentials.create()`, as JSON.
+    #[schema(value_type = Object)]
     credential: Value,
+    /// A name for it, 1 to 64 characters.
     name: String,
 }
 
 /// `passkeys/login/finish` body: the browser's `credential.toJSON()`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PasskeyLoginBody {
+    /// The `PublicKeyCredential` from `navigator.credentials.get()`, as JSON.
+    #[schema(value_type = Object)]
     credential: Value,
 }
+
+/// WebAuthn options for `navigator.credentials.create()` or `.get()`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents the JSON that webauthn-rs makes
+struct WebAuthnOptions {
+    /// `PublicKeyCredentialCreationOptions` or `PublicKeyCredentialRequestOptions`.
+    #[schema(value_type = Object, rename = "publicKey")]
+    public_key: Value,
+    /// The credential mediation asked for, if any.
+    mediation: Option<String>,
+}
+
+errors!(RegisterStartErrors: ReauthenticationRequired);
+errors!(RegisterFinishErrors: InvalidPasskey, InvalidBody, ReauthenticationRequired);
+errors!(RemoveErrors: NotFound, ReauthenticationRequired);
+errors!(LoginStartErrors: TooManyAttempts);
+errors!(LoginFinishErrors: InvalidCredentials, AccountDisabled);
 
 fn info(row: PasskeyRow) -> PasskeyInfo {
     PasskeyInfo {
@@ -55,6 +80,18 @@ fn info(row: PasskeyRow) -> PasskeyInfo {
     }
 }
 
+/// WebAuthn creation options for a new passkey of the signed-in user.
+#[utoipa::path(
+    post,
+    path = paths::PASSKEY_REGISTER_START,
+    tag = "passkeys",
+    security(("access_cookie" = [], "csrf_header" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Creation options (resident key required).",
+            body = WebAuthnOptions),
+        RegisterStartErrors,
+    )
+)]
 async fn register_start(
     State(state): State<HttpState>,
     user: AuthUser,
@@ -72,6 +109,17 @@ async fn register_start(
 
 /// The first passkey ends the user's other sessions (here at once, elsewhere within a
 /// second); this one stays.
+#[utoipa::path(
+    post,
+    path = paths::PASSKEY_REGISTER_FINISH,
+    tag = "passkeys",
+    request_body = NewPasskeyBody,
+    security(("access_cookie" = [], "csrf_header" = []), ("bearer" = [])),
+    responses(
+        (status = 201, description = "The passkey is added.", body = PasskeyInfo),
+        RegisterFinishErrors,
+    )
+)]
 async fn register_finish(
     State(state): State<HttpState>,
     user: AuthUser,
@@ -93,6 +141,14 @@ async fn register_finish(
     Ok((StatusCode::CREATED, Json(info(row))))
 }
 
+/// The signed-in user's passkeys.
+#[utoipa::path(
+    get,
+    path = paths::PASSKEYS,
+    tag = "passkeys",
+    security(("access_cookie" = []), ("bearer" = [])),
+    responses((status = 200, description = "The passkeys.", body = Vec<PasskeyInfo>))
+)]
 async fn list(
     State(state): State<HttpState>,
     user: AuthUser,
@@ -101,6 +157,15 @@ async fn list(
     Ok(Json(rows.into_iter().map(info).collect()))
 }
 
+/// Removes one of the signed-in user's passkeys.
+#[utoipa::path(
+    delete,
+    path = paths::PASSKEY,
+    tag = "passkeys",
+    params(("id" = String, Path, description = "The passkey's id.")),
+    security(("access_cookie" = [], "csrf_header" = []), ("bearer" = [])),
+    responses((status = 204, description = "The passkey is removed."), RemoveErrors)
+)]
 async fn remove(
     State(state): State<HttpState>,
     user: AuthUser,
@@ -120,6 +185,16 @@ async fn remove(
     }
 }
 
+/// WebAuthn request options for signing in with a discoverable passkey (no email).
+#[utoipa::path(
+    post,
+    path = paths::PASSKEY_LOGIN_START,
+    tag = "passkeys",
+    responses(
+        (status = 200, description = "Request options.", body = WebAuthnOptions),
+        LoginStartErrors,
+    )
+)]
 async fn login_start(
     State(state): State<HttpState>,
     client: ClientInfo,
@@ -128,6 +203,17 @@ async fn login_start(
 }
 
 /// A passkey signs in on its own: no password, and no second step even with TOTP on.
+#[utoipa::path(
+    post,
+    path = paths::PASSKEY_LOGIN_FINISH,
+    tag = "passkeys",
+    request_body = PasskeyLoginBody,
+    responses(
+        (status = 200, description = "Signed in.", body = AuthResponse,
+            headers(("set-cookie" = String, description = "The `access_token`, `refresh_token` and `csrf_token` cookies, and the account's `device` cookie."))),
+        LoginFinishErrors,
+    )
+)]
 async fn login_finish(
     State(state): State<HttpState>,
     client: ClientInfo,

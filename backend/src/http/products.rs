@@ -1,8 +1,9 @@
 //! `/api/products`: sample protected data.
 
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use shared::Product;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use shared::names::paths;
 
@@ -10,10 +11,18 @@ use super::HttpState;
 use super::extract::AuthUser;
 
 /// The product routes.
-pub fn router() -> Router<HttpState> {
-    Router::new().route(paths::PRODUCTS, get(list))
+pub fn router() -> OpenApiRouter<HttpState> {
+    OpenApiRouter::new().routes(routes!(list))
 }
 
+/// Sample protected data.
+#[utoipa::path(
+    get,
+    path = paths::PRODUCTS,
+    tag = "account",
+    security(("access_cookie" = []), ("bearer" = [])),
+    responses((status = 200, description = "The products.", body = Vec<Product>))
+)]
 async fn list(_auth: AuthUser) -> Json<Vec<Product>> {
     let items = [
         (1, "Mechanical keyboard", 12_900),

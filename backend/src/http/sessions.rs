@@ -1,26 +1,38 @@
 //! `/api/sessions`: the signed-in user's devices.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
 use shared::{ErrorCode, SessionInfo};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use shared::names::paths;
 
 use super::error::ApiError;
 use super::extract::AuthUser;
+use super::openapi::errors;
 use super::{HttpState, views};
 use crate::auth::audit::{Action, Event};
 use crate::auth::sessions::ClientInfo;
 
 /// Routes for listing and revoking sessions.
-pub fn router() -> Router<HttpState> {
-    Router::new()
-        .route(paths::SESSIONS, get(list))
-        .route(paths::SESSION, delete(revoke))
+pub fn router() -> OpenApiRouter<HttpState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(revoke))
 }
 
+errors!(RevokeErrors: NotFound);
+
+/// The signed-in user's live sessions.
+#[utoipa::path(
+    get,
+    path = paths::SESSIONS,
+    tag = "account",
+    security(("access_cookie" = []), ("bearer" = [])),
+    responses((status = 200, description = "Live sessions.", body = Vec<SessionInfo>))
+)]
 async fn list(
     State(state): State<HttpState>,
     auth: AuthUser,
@@ -37,6 +49,14 @@ async fn list(
 }
 
 /// Another user's session answers 404 like a missing one, so ids cannot be probed.
+#[utoipa::path(
+    delete,
+    path = paths::SESSION,
+    tag = "account",
+    params(("id" = String, Path, description = "The session's id.")),
+    security(("access_cookie" = [], "csrf_header" = []), ("bearer" = [])),
+    responses((status = 204, description = "The session has ended."), RevokeErrors)
+)]
 async fn revoke(
     State(state): State<HttpState>,
     auth: AuthUser,

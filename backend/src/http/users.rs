@@ -1,38 +1,56 @@
 //! `/api/me`, `/api/admin/users` and `/api/admin/audit`.
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use shared::{AuditEvent, ErrorCode, MeResponse, Role, UserView};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use shared::names::paths;
 
 use super::error::ApiError;
 use super::extract::AuthUser;
+use super::openapi::errors;
 use super::{HttpState, views};
 
 /// Routes for the signed-in user and for admins.
-pub fn router() -> Router<HttpState> {
-    Router::new()
-        .route(paths::ME, get(me))
-        .route(paths::ADMIN_USERS, get(list_users))
-        .route(paths::ADMIN_AUDIT, get(audit_log))
+pub fn router() -> OpenApiRouter<HttpState> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(list_users))
+        .routes(routes!(audit_log))
 }
+
+errors!(AdminErrors: Forbidden);
+errors!(AuditErrors: Forbidden, InvalidBody);
 
 /// Most events one page of the audit log holds, and how many it holds by default.
 const AUDIT_MAX_LIMIT: i64 = 1000;
 const AUDIT_DEFAULT_LIMIT: i64 = 100;
 
 /// `?user_id=…&limit=…`, both optional.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct AuditQuery {
+    /// Only the events of this user.
     user_id: Option<String>,
+    /// How many events, newest first (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
+/// The signed-in user.
+#[utoipa::path(
+    get,
+    path = paths::ME,
+    tag = "account",
+    security(("access_cookie" = []), ("bearer" = [])),
+    responses((status = 200, description = "The signed-in user.", body = MeResponse))
+)]
 async fn me(State(state): State<HttpState>, auth: AuthUser) -> Result<Json<MeResponse>, ApiError> {
     let user = state
         .store
@@ -44,6 +62,14 @@ async fn me(State(state): State<HttpState>, auth: AuthUser) -> Result<Json<MeRes
     }))
 }
 
+/// Every user (admins only).
+#[utoipa::path(
+    get,
+    path = paths::ADMIN_USERS,
+    tag = "account",
+    security(("access_cookie" = []), ("bearer" = [])),
+    responses((status = 200, description = "Every user.", body = Vec<UserView>), AdminErrors)
+)]
 async fn list_users(
     State(state): State<HttpState>,
     auth: AuthUser,
@@ -55,6 +81,17 @@ async fn list_users(
 
 /// The newest events (of one user, with `user_id`), newest first; `limit` from 1 to 1000
 /// (default 100), anything else 422.
+#[utoipa::path(
+    get,
+    path = paths::ADMIN_AUDIT,
+    tag = "account",
+    params(AuditQuery),
+    security(("access_cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Audit events, newest first.", body = Vec<AuditEvent>),
+        AuditErrors,
+    )
+)]
 async fn audit_log(
     State(state): State<HttpState>,
     auth: AuthUser,

@@ -8,6 +8,7 @@ mod csrf;
 mod helpers;
 mod keys;
 mod mfa;
+mod openapi;
 mod passkeys;
 mod password;
 mod recovery;
