@@ -187,8 +187,9 @@ impl Store {
         let mut tx = self.writes.begin().await?;
         let rotated: Option<(String,)> = sqlx::query_as(
             "UPDATE refresh_tokens SET rotated_at = $1 \
-             WHERE token_hash = $2 AND rotated_at IS NULL AND session_id IN \
-               (SELECT id FROM sessions WHERE revoked_at IS NULL AND expires_at > $1) \
+             WHERE token_hash = $2 AND rotated_at IS NULL AND EXISTS \
+               (SELECT 1 FROM sessions s WHERE s.id = refresh_tokens.session_id \
+                AND s.revoked_at IS NULL AND s.expires_at > $1) \
              RETURNING session_id",
         )
         .bind(now)
