@@ -138,3 +138,18 @@ build_spa() {
     brotli -q 11 -k -f "$file"
   done
 }
+
+# cargo-fuzz (pinned) and the nightly toolchain it builds with (sanitizers need nightly).
+# rustup fetches a minimal nightly when none is installed; on a machine that cannot reach
+# rustup's servers, install one beforehand (`rustup toolchain install nightly`).
+CARGO_FUZZ_VERSION=0.13.1
+ensure_cargo_fuzz() {
+  if ! rustup toolchain list | grep -q '^nightly'; then
+    say "installing a minimal nightly toolchain (for cargo fuzz)"
+    rustup toolchain install nightly --profile minimal
+  fi
+  if ! cargo fuzz --version 2>/dev/null | grep -q " ${CARGO_FUZZ_VERSION}\$"; then
+    say "installing cargo-fuzz $CARGO_FUZZ_VERSION"
+    cargo install --locked --force cargo-fuzz --version "$CARGO_FUZZ_VERSION"
+  fi
+}

@@ -223,7 +223,7 @@ pub fn device_account(user: &UserRow) -> Account<'_> {
 
 /// What failures of a login attempt are counted against: the canonical email, or for
 /// input that is no email at all, a fixed-size digest of it.
-pub(crate) fn throttle_subject(email: &str) -> String {
+pub fn throttle_subject(email: &str) -> String {
     canonical_email(email)
         .unwrap_or_else(|_| format!("invalid:{}", sha256_hex(email.trim().to_lowercase())))
 }

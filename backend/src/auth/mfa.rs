@@ -321,7 +321,7 @@ fn new_recovery_code() -> String {
 }
 
 /// The stored hash of a recovery code as typed: case, spaces and dashes do not matter.
-fn recovery_code_hash(code: &str) -> String {
+pub fn recovery_code_hash(code: &str) -> String {
     let normalized: String = code
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())

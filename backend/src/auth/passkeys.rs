@@ -293,7 +293,7 @@ impl From<sqlx::Error> for Refused {
 }
 
 /// The challenge in a credential's `clientDataJSON`, in canonical base64url.
-fn challenge_of(credential: &Value) -> Option<String> {
+pub fn challenge_of(credential: &Value) -> Option<String> {
     let encoded = credential["response"]["clientDataJSON"].as_str()?;
     let decode = |text: &str| {
         URL_SAFE_NO_PAD

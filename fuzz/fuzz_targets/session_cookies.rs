@@ -1,0 +1,87 @@
+//! The refresh-token, device and other session cookies, from the `Cookie` headers on.
+//!
+//! Input lines are request header lines (`Cookie: refresh_token=…; device=…`). Each of
+//! our cookies, under its plain and its `__Secure-` name, is read as the handlers read it:
+//! the refresh token and the second-step ticket are checked for shape, then rotated and
+//! hashed as the refresh flow does; the device cookie is checked for two accounts.
+//!
+//! Checked: nothing panics; a token-shaped refresh token's successor is token-shaped too;
+//! the only device cookie ever accepted is the one genuine cookie the target knows of
+//! (issued to account A at [`ISSUED_AT`]), for A and before it expires.
+
+#![no_main]
+
+use axum_extra::extract::cookie::CookieJar;
+use backend::auth::device::{Account, DEVICE_TTL_SECS, DeviceCookies};
+use backend::auth::refresh_token::{self, RefreshTokens};
+use backend::crypto::is_token_shaped;
+use backend::http::cookies::{self, CookiePolicy};
+use backend_fuzz::{NOW_MS, SERVER_SECRET, headers_from_lines};
+use libfuzzer_sys::fuzz_target;
+use std::sync::LazyLock;
+
+/// When the genuine device cookie was issued (Unix seconds).
+const ISSUED_AT: i64 = NOW_MS / 1000 - 3600;
+const A: Account<'static> = Account {
+    id: "0b9a5c1e-1111-4a4a-8888-000000000001",
+    password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNo",
+};
+const B: Account<'static> = Account {
+    id: "0b9a5c1e-2222-4b4b-9999-000000000002",
+    password_hash: "$argon2id$v=19$m=19456,t=2,p=1$b3RoZXJzYWx0c2FsdA$b3RoZXJoYXNoaGFzaA",
+};
+
+struct Parsers {
+    devices: DeviceCookies,
+    refresh: RefreshTokens,
+    genuine: String,
+}
+
+static PARSERS: LazyLock<Parsers> = LazyLock::new(|| {
+    let devices = DeviceCookies::new(SERVER_SECRET.as_bytes());
+    let genuine = devices.issue(A, Some("fuzz-device"), ISSUED_AT);
+    Parsers {
+        devices,
+        refresh: RefreshTokens::new(SERVER_SECRET.as_bytes()),
+        genuine,
+    }
+});
+
+fuzz_target!(|data: &[u8]| {
+    let lines: Vec<&[u8]> = data.split(|b| *b == b'\n').collect();
+    let jar = CookieJar::from_headers(&headers_from_lines(&lines));
+    let parsers = &*PARSERS;
+    for policy in [CookiePolicy::new(false), CookiePolicy::new(true)] {
+        for name in [cookies::REFRESH, cookies::MFA_TICKET, cookies::CSRF] {
+            if let Some(token) = policy.get(&jar, name).filter(|t| is_token_shaped(t)) {
+                let successor = parsers.refresh.successor(&token);
+                assert!(is_token_shaped(&successor), "{successor}");
+                assert_eq!(refresh_token::hash(&token).len(), 64);
+            }
+        }
+        let Some(value) = policy.get(&jar, cookies::DEVICE) else {
+            continue;
+        };
+        for (account, now) in [
+            (A, NOW_MS / 1000),
+            (B, NOW_MS / 1000),
+            (A, ISSUED_AT + DEVICE_TTL_SECS),
+        ] {
+            if let Some(device) = parsers.devices.device_for(&value, account, now) {
+                assert_eq!(
+                    value, parsers.genuine,
+                    "a forged device cookie was accepted"
+                );
+                assert_eq!(
+                    account.id, A.id,
+                    "a cookie was accepted for another account"
+                );
+                assert!(
+                    now < ISSUED_AT + DEVICE_TTL_SECS,
+                    "an expired cookie was accepted"
+                );
+                assert_eq!(device, "fuzz-device");
+            }
+        }
+    }
+});
