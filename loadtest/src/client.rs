@@ -73,10 +73,28 @@ impl Reply {
         if self.status == expected {
             return Ok(self);
         }
-        let code = serde_json::from_slice::<ErrorBody>(&self.body)
-            .map(|body| format!(" {}", body.error.code.as_str()))
+        Err(Failure(self.describe()))
+    }
+
+    /// The API's error code in the body, if it is an error body.
+    pub fn error_code(&self) -> Option<&'static str> {
+        serde_json::from_slice::<ErrorBody>(&self.body)
+            .ok()
+            .map(|body| body.error.code.as_str())
+    }
+
+    /// A failure naming the request, the status and the error code, and `why`.
+    pub fn failure(&self, why: &str) -> Failure {
+        Failure(format!("{} {why}", self.describe()))
+    }
+
+    /// `METHOD path: status code`.
+    fn describe(&self) -> String {
+        let code = self
+            .error_code()
+            .map(|code| format!(" {code}"))
             .unwrap_or_default();
-        Err(Failure(format!("{}: {}{code}", self.request, self.status)))
+        format!("{}: {}{code}", self.request, self.status)
     }
 }
 

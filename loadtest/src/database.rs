@@ -1,10 +1,12 @@
 //! The server's fresh database: a SQLite file in the run's temporary folder, or a
-//! PostgreSQL database made for the run and dropped after it. The server migrates it.
+//! PostgreSQL database made for the run and dropped after it. The server migrates it (or
+//! the tool does, when it writes rows before the server starts), and the tool reads it
+//! back after a run.
 
 use std::path::Path;
 
 use anyhow::Context as _;
-use sqlx::{Connection as _, Executor as _, PgConnection};
+use sqlx::{AnyConnection, Connection as _, Executor as _, PgConnection};
 
 use crate::options::DatabaseKind;
 
@@ -61,6 +63,14 @@ impl FreshDatabase {
         }
     }
 
+    /// Which kind it is.
+    pub fn kind(&self) -> DatabaseKind {
+        match self {
+            Self::Sqlite { .. } => DatabaseKind::Sqlite,
+            Self::Postgres { .. } => DatabaseKind::Postgres,
+        }
+    }
+
     /// The server's `DATABASE_URL`.
     pub fn url(&self) -> &str {
         match self {
@@ -69,12 +79,35 @@ impl FreshDatabase {
         }
     }
 
-    /// What it is, without any password: `SQLite` or `PostgreSQL (host:port, name)`.
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Sqlite { .. } => "SQLite".to_owned(),
-            Self::Postgres { url, name, .. } => format!("PostgreSQL ({}, {name})", host(url)),
-        }
+    /// Applies the backend's migrations, as the server would at start.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let store = backend::store::Store::connect(self.url())
+            .await
+            .context("cannot open the fresh database")?;
+        let migrated = store.migrate().await;
+        store.close().await;
+        migrated.context("cannot migrate the fresh database")
+    }
+
+    /// A connection of the tool's own (migrated first: a SQLite file exists from then on).
+    pub async fn connect(&self) -> anyhow::Result<AnyConnection> {
+        sqlx::any::install_default_drivers();
+        AnyConnection::connect(self.url())
+            .await
+            .context("cannot connect to the run's database")
+    }
+
+    /// How many audit events of `action` (`refresh_token_reuse`) the servers recorded.
+    pub async fn count_audit_events(&self, action: &str) -> anyhow::Result<i64> {
+        let mut conn = self.connect().await?;
+        let (count,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM audit_events WHERE action = $1")
+                .bind(action)
+                .fetch_one(&mut conn)
+                .await
+                .context("cannot count audit events")?;
+        let _ = conn.close().await;
+        Ok(count)
     }
 
     /// Drops a PostgreSQL database (the server must have stopped); a SQLite file goes with
@@ -92,6 +125,17 @@ impl FreshDatabase {
             let _ = admin.close().await;
         }
         Ok(())
+    }
+}
+
+/// What `kind` of database runs use, before one is made: `SQLite` or `PostgreSQL (host:port)`.
+pub fn describe_kind(kind: DatabaseKind, admin_url: &str) -> String {
+    match kind {
+        DatabaseKind::Sqlite => "SQLite".to_owned(),
+        DatabaseKind::Postgres => url::Url::parse(admin_url).map_or_else(
+            |_| "PostgreSQL".to_owned(),
+            |url| format!("PostgreSQL ({})", host(&url)),
+        ),
     }
 }
 

@@ -7,9 +7,11 @@
 //! - [`report`]: the results as Markdown, one row per scenario.
 //! - [`load`]: the runner: virtual clients looping one step each until the deadline,
 //!   latencies into a histogram, failures counted by kind.
+//! - [`rss`]: the servers' memory read at an interval through a run.
 //! - [`users`]: accounts, sign-up, and the `X-Forwarded-For` addresses clients use.
 //! - [`client`]: one keep-alive HTTP/1 connection per virtual client, and its cookies.
-//! - [`server`], [`database`]: the backend process and its fresh database.
+//! - [`server`], [`seed`], [`database`]: the backend process; sessions written straight
+//!   into a database before its server starts; the fresh database.
 //! - [`options`], [`machine`]: the flags; the host's cores, CPU and a process's memory.
 
 mod client;
@@ -18,7 +20,9 @@ mod load;
 mod machine;
 mod options;
 mod report;
+mod rss;
 mod scenarios;
+mod seed;
 mod server;
 mod users;
 

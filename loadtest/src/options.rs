@@ -18,7 +18,8 @@ pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postg
 #[derive(Debug, Parser)]
 #[command(name = "loadtest", version)]
 pub struct Options {
-    /// Scenarios to run, comma-separated; they run in the order listed here.
+    /// Scenarios to run, comma-separated; they run in the order listed here. `soak` and
+    /// `growth` start servers and databases of their own and are run only when named.
     #[arg(
         long,
         value_enum,
@@ -26,7 +27,8 @@ pub struct Options {
         default_value = "health,products,me,refresh,login"
     )]
     pub scenarios: Vec<ScenarioName>,
-    /// Measured time of each scenario (`10s`, `500ms`, or seconds as a number).
+    /// Measured time of each scenario (`10s`, `500ms`, or seconds as a number) [default:
+    /// 10 s, and 60 s for `soak`; with `--quick` 1 s, and 4 s for `soak`].
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
     /// Time each scenario runs before measuring starts.
@@ -56,6 +58,25 @@ pub struct Options {
     /// The server's `RUST_LOG` (`backend::app=info` is added: it logs the bound address).
     #[arg(long, default_value = "info")]
     pub rust_log: String,
+    /// `soak`: users looping sign-in → reads → refresh → sign-out [default: 200; 20 with
+    /// `--quick`].
+    #[arg(long)]
+    pub users: Option<usize>,
+    /// `soak`: readers of `/api/products` beside the users [default: 16; 4 with `--quick`].
+    #[arg(long)]
+    pub readers: Option<usize>,
+    /// `soak`: backend processes sharing one database, each user going from one to the
+    /// other between requests (more than one needs `--database postgres`).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
+    pub instances: u8,
+    /// `growth`: stored sessions of each database, comma-separated (`1k,100k,1M`)
+    /// [default: 1k,100k,1M; 1k,10k with `--quick`].
+    #[arg(long, value_delimiter = ',', value_parser = parse_count)]
+    pub sizes: Vec<u64>,
+    /// `growth`: sessions revoked a minute before the server starts, which it holds in
+    /// memory, measured on the largest database [default: 10k; 1k with `--quick`].
+    #[arg(long, value_parser = parse_count)]
+    pub revoked: Option<u64>,
 }
 
 /// A scenario, in the order they run.
@@ -71,6 +92,13 @@ pub enum ScenarioName {
     Refresh,
     /// `POST /api/auth/login`, bounded by argon2id.
     Login,
+    /// Users looping sign-in → `/api/me` and `/api/products` → refresh (sometimes two tabs
+    /// at once) → now and then sign-out, beside readers of `/api/products`; the servers'
+    /// memory over time.
+    Soak,
+    /// Refresh and `/api/products` on databases of growing numbers of stored sessions,
+    /// and with recently revoked sessions held in memory.
+    Growth,
 }
 
 impl ScenarioName {
@@ -82,7 +110,15 @@ impl ScenarioName {
             Self::Me => "me",
             Self::Refresh => "refresh",
             Self::Login => "login",
+            Self::Soak => "soak",
+            Self::Growth => "growth",
         }
+    }
+
+    /// Whether it runs on servers and databases of its own rather than the run's shared
+    /// server.
+    pub fn has_own_servers(self) -> bool {
+        matches!(self, Self::Soak | Self::Growth)
     }
 }
 
@@ -140,6 +176,58 @@ impl Options {
         }
     }
 
+    /// `soak`'s plan: users start signing in one after another over the warm-up.
+    pub fn soak_plan(&self) -> Plan {
+        let (duration, warmup) = if self.quick {
+            (Duration::from_secs(4), Duration::from_secs(1))
+        } else {
+            (Duration::from_secs(60), Duration::from_secs(5))
+        };
+        Plan {
+            warmup: self.warmup.unwrap_or(warmup),
+            duration: self.duration.unwrap_or(duration),
+            pace: None,
+        }
+    }
+
+    /// `soak`'s users and readers.
+    pub fn soak_clients(&self) -> (usize, usize) {
+        let (users, readers) = if self.quick { (20, 4) } else { (200, 16) };
+        (self.users.unwrap_or(users), self.readers.unwrap_or(readers))
+    }
+
+    /// `growth`'s database sizes, smallest first, each once.
+    pub fn growth_sizes(&self) -> Vec<u64> {
+        let mut sizes = if self.sizes.is_empty() {
+            if self.quick {
+                vec![1_000, 10_000]
+            } else {
+                vec![1_000, 100_000, 1_000_000]
+            }
+        } else {
+            self.sizes.clone()
+        };
+        sizes.sort_unstable();
+        sizes.dedup();
+        sizes
+    }
+
+    /// `growth`'s revoked sessions, at most as many as the largest database holds.
+    pub fn growth_revoked(&self) -> u64 {
+        let revoked = self
+            .revoked
+            .unwrap_or(if self.quick { 1_000 } else { 10_000 });
+        revoked.min(self.growth_sizes().last().copied().unwrap_or(0))
+    }
+
+    /// Refuses combinations that cannot run.
+    pub fn check(&self) -> Result<(), String> {
+        if self.instances > 1 && self.database != DatabaseKind::Postgres {
+            return Err("--instances above 1 needs --database postgres".to_owned());
+        }
+        Ok(())
+    }
+
     /// The `backend` binary to start, as an absolute path (the server runs in a
     /// directory of its own, where a relative path would name nothing).
     pub fn server_bin(&self) -> PathBuf {
@@ -180,6 +268,33 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("{text:?}: {e}"))
 }
 
+/// A count, plain or with a `k` (thousand) or `M` (million) suffix: `1k`, `100k`, `1M`,
+/// `2500`.
+fn parse_count(text: &str) -> Result<u64, String> {
+    let (digits, factor) = match text.trim() {
+        t if t.ends_with(['k', 'K']) => (&t[..t.len() - 1], 1_000),
+        t if t.ends_with('M') => (&t[..t.len() - 1], 1_000_000),
+        t => (t, 1),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{text:?} is not a count such as 1000, 1k or 1M"))
+}
+
+/// A count as `parse_count` reads it: `1k`, `100k`, `1M`, `2500`.
+pub fn format_count(count: u64) -> String {
+    if count >= 1_000_000 && count.is_multiple_of(1_000_000) {
+        format!("{}M", count / 1_000_000)
+    } else if count >= 1_000 && count.is_multiple_of(1_000) {
+        format!("{}k", count / 1_000)
+    } else {
+        count.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +316,43 @@ mod tests {
             options.scenario_list(),
             [ScenarioName::Health, ScenarioName::Login]
         );
+    }
+
+    #[test]
+    fn counts_take_a_thousand_or_million_suffix_and_print_back_the_same() {
+        assert_eq!(parse_count("1k"), Ok(1_000));
+        assert_eq!(parse_count("100k"), Ok(100_000));
+        assert_eq!(parse_count("1M"), Ok(1_000_000));
+        assert_eq!(parse_count("2500"), Ok(2_500));
+        assert!(parse_count("0").is_err());
+        assert!(parse_count("1m").is_err());
+        assert!(parse_count("k").is_err());
+        for count in [1_000, 100_000, 1_000_000, 2_500, 1_500_000] {
+            assert_eq!(parse_count(&format_count(count)), Ok(count));
+        }
+        assert_eq!(format_count(1_500_000), "1500k");
+    }
+
+    #[test]
+    fn growth_sizes_are_sorted_and_revoked_sessions_fit_the_largest() {
+        let options =
+            Options::try_parse_from(["loadtest", "--sizes", "1M,1k,1k", "--revoked", "2M"])
+                .unwrap();
+        assert_eq!(options.growth_sizes(), [1_000, 1_000_000]);
+        assert_eq!(options.growth_revoked(), 1_000_000);
+        let quick = Options::try_parse_from(["loadtest", "--quick"]).unwrap();
+        assert_eq!(quick.growth_sizes(), [1_000, 10_000]);
+        assert_eq!(quick.growth_revoked(), 1_000);
+    }
+
+    #[test]
+    fn several_instances_need_postgres() {
+        let sqlite = Options::try_parse_from(["loadtest", "--instances", "2"]).unwrap();
+        assert!(sqlite.check().is_err());
+        let postgres =
+            Options::try_parse_from(["loadtest", "--instances", "2", "--database", "postgres"])
+                .unwrap();
+        assert!(postgres.check().is_ok());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The results as Markdown: the machine, the options, the server's memory, one table row
-//! per scenario, and every failure.
+//! per scenario (or per case of a scenario), the sections some scenarios add (a memory
+//! series, a table by database size), and every failure.
 
 use std::fmt::{self, Write as _};
 use std::time::Duration;
@@ -13,12 +14,34 @@ use crate::options::{Options, ScenarioName};
 pub struct Outcome {
     /// The scenario.
     pub name: ScenarioName,
+    /// Which part of the scenario, when it has several rows (`readers`, `1M refresh`).
+    pub case: String,
     /// Virtual clients at once, as shown.
     pub concurrency: String,
     /// What they measured.
     pub measurement: Measurement,
     /// Comparisons and memory.
     pub notes: Vec<String>,
+}
+
+impl Outcome {
+    /// The name shown in the table: the scenario's, and its case when it has one.
+    pub fn label(&self) -> String {
+        if self.case.is_empty() {
+            self.name.as_str().to_owned()
+        } else {
+            format!("{} {}", self.name.as_str(), self.case)
+        }
+    }
+}
+
+/// A part of the report of its own, after the table: a heading and Markdown.
+#[derive(Debug)]
+pub struct Section {
+    /// The heading.
+    pub title: String,
+    /// The Markdown under it.
+    pub body: String,
 }
 
 /// What a run found.
@@ -33,8 +56,10 @@ pub struct Report {
     pub memory_after: Option<Memory>,
     /// How much the server logged.
     pub log_bytes: u64,
-    /// One per scenario that ran.
+    /// One per scenario that ran (or per case of one).
     pub outcomes: Vec<Outcome>,
+    /// What scenarios report beyond their rows.
+    pub sections: Vec<Section>,
     /// What went wrong beyond failed requests: a scenario that could not start, a server
     /// that died or did not stop cleanly.
     pub problems: Vec<String>,
@@ -71,6 +96,7 @@ impl Report {
             memory_after: None,
             log_bytes: 0,
             outcomes: Vec::new(),
+            sections: Vec::new(),
             problems: Vec::new(),
         }
     }
@@ -104,17 +130,21 @@ impl fmt::Display for Report {
         writeln!(f, "## Load test\n")?;
         writeln!(f, "- Machine: {}", self.machine)?;
         writeln!(f, "- Options: {}", self.options)?;
-        write!(
-            f,
-            "- Server: {}; RSS {} idle, {} after",
-            self.server,
-            memory(self.memory_idle),
-            memory(self.memory_after),
-        )?;
-        if let Some(after) = self.memory_after {
-            write!(f, " (peak {})", machine::mib(after.peak_kib))?;
+        write!(f, "- Server: {}", self.server)?;
+        // Scenarios that start servers of their own report their memory themselves.
+        if self.memory_idle.is_some() || self.memory_after.is_some() {
+            write!(
+                f,
+                "; RSS {} idle, {} after",
+                memory(self.memory_idle),
+                memory(self.memory_after),
+            )?;
+            if let Some(after) = self.memory_after {
+                write!(f, " (peak {})", machine::mib(after.peak_kib))?;
+            }
+            write!(f, "; log {}", machine::mib(self.log_bytes / 1024))?;
         }
-        writeln!(f, "; log {}\n", machine::mib(self.log_bytes / 1024))?;
+        writeln!(f, "\n")?;
         writeln!(
             f,
             "| scenario | concurrency | requests | req/s | p50 ms | p99 ms | errors | notes |"
@@ -125,7 +155,7 @@ impl fmt::Display for Report {
             writeln!(
                 f,
                 "| {} | {} | {} | {:.0} | {} | {} | {} | {} |",
-                outcome.name.as_str(),
+                outcome.label(),
                 outcome.concurrency,
                 m.steps(),
                 m.rate(),
@@ -138,8 +168,11 @@ impl fmt::Display for Report {
         let mut failures = String::new();
         for outcome in &self.outcomes {
             for (failure, count) in outcome.measurement.failures() {
-                writeln!(failures, "- {}: {count}× {failure}", outcome.name.as_str())?;
+                writeln!(failures, "- {}: {count}× {failure}", outcome.label())?;
             }
+        }
+        for section in &self.sections {
+            write!(f, "\n### {}\n\n{}", section.title, section.body)?;
         }
         if !failures.is_empty() {
             write!(f, "\nFailed requests:\n\n{failures}")?;
@@ -154,12 +187,24 @@ impl fmt::Display for Report {
     }
 }
 
+/// A Markdown table: a header row, then the rows; the first column is left-aligned, the
+/// others right-aligned (they hold figures).
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut text = format!("| {} |\n|---|", header.join(" | "));
+    text.push_str(&"---:|".repeat(header.len().saturating_sub(1)));
+    text.push('\n');
+    for row in rows {
+        text.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+    text
+}
+
 fn seconds(duration: Duration) -> String {
     format!("{} s", duration.as_secs_f64())
 }
 
 /// Milliseconds with three significant figures or so.
-fn millis(ms: Option<f64>) -> String {
+pub fn millis(ms: Option<f64>) -> String {
     match ms {
         None => "—".to_owned(),
         Some(ms) if ms < 10.0 => format!("{ms:.2}"),
@@ -179,5 +224,14 @@ mod tests {
         assert_eq!(millis(Some(1234.4)), "1234");
         assert_eq!(millis(None), "—");
         assert_eq!(seconds(Duration::from_millis(200)), "0.2 s");
+    }
+
+    #[test]
+    fn tables_align_figures_right() {
+        let rows = vec![vec!["a".to_owned(), "1".to_owned()]];
+        assert_eq!(
+            table(&["name", "count"], &rows),
+            "| name | count |\n|---|---:|\n| a | 1 |\n"
+        );
     }
 }

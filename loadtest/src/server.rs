@@ -26,18 +26,29 @@ const POLL: Duration = Duration::from_millis(50);
 const LOG_TAIL_LINES: usize = 40;
 
 /// How to start the server.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Launch<'a> {
     /// The `backend` binary.
     pub bin: &'a Path,
     /// The run's folder: the server's working directory, static files, outbox and log.
     pub dir: &'a Path,
+    /// The log's file name in `dir` (instances sharing a folder each have their own).
+    pub log_name: &'a str,
     /// `DATABASE_URL`.
     pub database_url: &'a str,
+    /// `JWT_SECRET`: instances sharing a database share it.
+    pub jwt_secret: &'a str,
     /// `JWT_ALG`.
     pub jwt_alg: JwtAlg,
+    /// `ACCESS_TOKEN_TTL`, when not the server's default.
+    pub access_token_ttl: Option<Duration>,
     /// `RUST_LOG`.
     pub rust_log: &'a str,
+}
+
+/// A random `JWT_SECRET`.
+pub fn random_secret() -> String {
+    backend::crypto::random_token(36)
 }
 
 /// A running server.
@@ -54,9 +65,10 @@ impl Server {
         let outbox = launch.dir.join("outbox");
         fs::create_dir_all(&static_dir)?;
         fs::create_dir_all(&outbox)?;
-        let log = launch.dir.join("server.log");
+        let log = launch.dir.join(launch.log_name);
         let output = File::create(&log)?;
-        let child = Command::new(launch.bin)
+        let mut command = Command::new(launch.bin);
+        command
             .arg("serve")
             .current_dir(launch.dir)
             .env_clear()
@@ -64,7 +76,7 @@ impl Server {
             .env("APP_ENV", "development")
             .env("BIND_ADDR", "127.0.0.1:0")
             .env("DATABASE_URL", launch.database_url)
-            .env("JWT_SECRET", backend::crypto::random_token(36))
+            .env("JWT_SECRET", launch.jwt_secret)
             .env("JWT_ALG", launch.jwt_alg.as_str())
             // Each virtual client names its own address in X-Forwarded-For, so that the
             // per-IP sign-in limits see many clients, as they would in production.
@@ -74,7 +86,14 @@ impl Server {
             .env("RUST_LOG", format!("{},backend::app=info", launch.rust_log))
             .stdin(Stdio::null())
             .stdout(output.try_clone()?)
-            .stderr(output)
+            .stderr(output);
+        if let Some(ttl) = launch.access_token_ttl {
+            command.env(
+                "ACCESS_TOKEN_TTL",
+                humantime::format_duration(ttl).to_string(),
+            );
+        }
+        let child = command
             .spawn()
             .with_context(|| format!("cannot start {}", launch.bin.display()))?;
         let mut server = Self {
@@ -134,6 +153,19 @@ impl Server {
         let log = fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")
+    }
+
+    /// The lines of its log at `level` (`WARN`, `ERROR`), without their timestamps.
+    pub fn log_lines_at(&self, level: &str) -> Vec<String> {
+        let marker = format!(" {level} ");
+        fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| {
+                let at = line.find(&marker)?;
+                Some(line[at + 1..].to_owned())
+            })
+            .collect()
     }
 
     /// How much it logged, in bytes.

@@ -105,6 +105,7 @@ pub async fn run(context: &mut Context) -> anyhow::Result<Outcome> {
     }
     Ok(Outcome {
         name: ScenarioName::Login,
+        case: String::new(),
         concurrency: format!("{CLIENTS} (+{READERS} readers)"),
         measurement,
         notes,

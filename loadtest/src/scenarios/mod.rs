@@ -1,14 +1,18 @@
 //! The scenarios, and the run that starts the server and plays them one after another.
 //!
 //! A scenario signs up the users it needs, builds one client state per virtual client and
-//! hands a [`Workload`](crate::load::Workload) to the runner; a new one (a soak of users
-//! looping login → reads → refresh → logout, a database grown to many sessions) is a file
-//! here with a workload whose step is one request of a user's journey, and a line in
-//! [`run_scenario`].
+//! hands a [`Workload`](crate::load::Workload) to the runner; a new one is a file here with
+//! a workload whose step is one request of a user's journey, and a line in
+//! [`run_scenario`]. Most scenarios share one server, started once; those that need
+//! servers of their own (`soak`: a short access-token lifetime, several instances on one
+//! database; `growth`: a seeded database per size) start them themselves, after the
+//! others, through [`run_with_own_servers`].
 
+mod growth;
 mod login;
 mod reads;
 mod refresh;
+mod soak;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,12 +20,12 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use crate::client::Connection;
-use crate::database::FreshDatabase;
+use crate::database::{self, FreshDatabase};
 use crate::load::Plan;
 use crate::machine::{self, Memory};
 use crate::options::{Options, ScenarioName};
 use crate::report::{Outcome, Report};
-use crate::server::{Launch, Server};
+use crate::server::{self, Launch, Server};
 use crate::users::{Population, SignedUp};
 
 /// What a scenario has to work with.
@@ -68,35 +72,79 @@ pub async fn members(context: &Context, count: usize) -> anyhow::Result<Vec<Memb
         .collect())
 }
 
-/// Creates the database, starts the server, runs the chosen scenarios, stops the server
-/// and drops the database.
+/// Runs the chosen scenarios: those sharing a server on one fresh database (created,
+/// served, stopped and dropped), then those that start servers of their own.
 pub async fn run_all(options: &Options) -> anyhow::Result<Report> {
+    options.check().map_err(anyhow::Error::msg)?;
     let dir = tempfile::Builder::new()
         .prefix("loadtest-")
         .tempdir()
         .context("cannot create a temporary folder")?;
-    let database =
-        FreshDatabase::create(options.database, dir.path(), &options.postgres_url).await?;
-    let mut report = Report::new(options, &database.describe());
-    let ran = run_on(options, dir.path(), &database, &mut report).await;
-    if let Err(error) = database.remove().await {
-        eprintln!("loadtest: {error:#}");
+    let mut report = Report::new(
+        options,
+        &database::describe_kind(options.database, &options.postgres_url),
+    );
+    let (own, shared): (Vec<ScenarioName>, Vec<ScenarioName>) = options
+        .scenario_list()
+        .into_iter()
+        .partition(|name| name.has_own_servers());
+    if !shared.is_empty() {
+        let database =
+            FreshDatabase::create(options.database, dir.path(), &options.postgres_url).await?;
+        let ran = run_on(options, &shared, dir.path(), &database, &mut report).await;
+        if let Err(error) = database.remove().await {
+            eprintln!("loadtest: {error:#}");
+        }
+        ran?;
     }
-    ran.map(|()| report)
+    for name in own {
+        eprintln!("loadtest: running {}", name.as_str());
+        if let Err(error) = run_with_own_servers(name, options, dir.path(), &mut report).await {
+            report
+                .problems
+                .push(format!("{} could not run: {error:#}", name.as_str()));
+        }
+    }
+    Ok(report)
+}
+
+/// Runs a scenario that starts its own servers on databases of its own.
+async fn run_with_own_servers(
+    name: ScenarioName,
+    options: &Options,
+    dir: &std::path::Path,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    match name {
+        ScenarioName::Soak => soak::run(options, dir, report).await,
+        ScenarioName::Growth => growth::run(options, dir, report).await,
+        ScenarioName::Health
+        | ScenarioName::Products
+        | ScenarioName::Me
+        | ScenarioName::Refresh
+        | ScenarioName::Login => {
+            anyhow::bail!("{} runs on the shared server", name.as_str())
+        }
+    }
 }
 
 async fn run_on(
     options: &Options,
+    scenarios: &[ScenarioName],
     dir: &std::path::Path,
     database: &FreshDatabase,
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let bin = options.server_bin();
+    let secret = server::random_secret();
     let launch = Launch {
         bin: &bin,
         dir,
+        log_name: "server.log",
         database_url: database.url(),
+        jwt_secret: &secret,
         jwt_alg: options.jwt_alg,
+        access_token_ttl: None,
         rust_log: &options.rust_log,
     };
     let mut server = Server::start(&launch).await?;
@@ -109,7 +157,7 @@ async fn run_on(
         population: Arc::new(Population::new()),
         health_rate: None,
     };
-    for name in options.scenario_list() {
+    for &name in scenarios {
         eprintln!("loadtest: running {}", name.as_str());
         match run_scenario(name, &mut context).await {
             Ok(outcome) => report.outcomes.push(outcome),
@@ -146,6 +194,9 @@ async fn run_scenario(name: ScenarioName, context: &mut Context) -> anyhow::Resu
         ScenarioName::Me => reads::me(context).await?,
         ScenarioName::Refresh => refresh::run(context).await?,
         ScenarioName::Login => login::run(context).await?,
+        ScenarioName::Soak | ScenarioName::Growth => {
+            anyhow::bail!("{} starts servers of its own", name.as_str())
+        }
     };
     if name != ScenarioName::Login
         && let Some(memory) = context.memory()

@@ -73,6 +73,7 @@ pub async fn health(context: &mut Context) -> anyhow::Result<Outcome> {
     context.health_rate = Some(measurement.rate());
     Ok(Outcome {
         name: ScenarioName::Health,
+        case: String::new(),
         concurrency: CLIENTS.to_string(),
         measurement,
         notes: Vec::new(),
@@ -109,6 +110,7 @@ async fn authenticated(
         .collect();
     Ok(Outcome {
         name,
+        case: String::new(),
         concurrency: CLIENTS.to_string(),
         measurement,
         notes,

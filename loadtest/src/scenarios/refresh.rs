@@ -57,6 +57,7 @@ pub async fn run(context: &mut Context) -> anyhow::Result<Outcome> {
     let measurement = load::run(Refresh, members, context.plan).await;
     Ok(Outcome {
         name: ScenarioName::Refresh,
+        case: String::new(),
         concurrency: CLIENTS.to_string(),
         measurement,
         notes: Vec::new(),
