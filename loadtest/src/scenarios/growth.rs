@@ -6,7 +6,6 @@
 //! compared with the smallest database's: the aim is a drop of at most [`MAX_DROP`].
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{Context, reads, refresh};
@@ -16,7 +15,6 @@ use crate::options::{Options, ScenarioName, format_count};
 use crate::report::{self, Outcome, Report, Section};
 use crate::seed;
 use crate::server::{self, Launch, Server};
-use crate::users::Population;
 
 /// The largest drop from the smallest database's throughput that meets the aim.
 pub const MAX_DROP: f64 = 0.20;
@@ -144,14 +142,7 @@ async fn measure(
         rust_log: &options.rust_log,
     };
     let mut server = Server::start(&launch).await?;
-    let mut context = Context {
-        addr: server.addr(),
-        pid: server.child_id(),
-        plan: options.plan(),
-        quick: options.quick,
-        population: Arc::new(Population::new()),
-        health_rate: None,
-    };
+    let mut context = Context::new(&server, options);
     let refresh = refresh::run(&mut context).await?;
     let products = reads::products(&mut context).await?;
     let peak_rss_kib = server.memory().map(|memory| memory.peak_kib);

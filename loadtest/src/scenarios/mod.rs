@@ -45,6 +45,18 @@ pub struct Context {
 }
 
 impl Context {
+    /// A fresh context for `server`: new accounts, no `health` rate yet.
+    pub fn new(server: &Server, options: &Options) -> Self {
+        Self {
+            addr: server.addr(),
+            pid: server.child_id(),
+            plan: options.plan(),
+            quick: options.quick,
+            population: Arc::new(Population::new()),
+            health_rate: None,
+        }
+    }
+
     /// The server's memory now.
     pub fn memory(&self) -> Option<Memory> {
         Memory::of(self.pid)
@@ -149,14 +161,7 @@ async fn run_on(
     };
     let mut server = Server::start(&launch).await?;
     report.memory_idle = server.memory();
-    let mut context = Context {
-        addr: server.addr(),
-        pid: server.child_id(),
-        plan: options.plan(),
-        quick: options.quick,
-        population: Arc::new(Population::new()),
-        health_rate: None,
-    };
+    let mut context = Context::new(&server, options);
     for &name in scenarios {
         eprintln!("loadtest: running {}", name.as_str());
         match run_scenario(name, &mut context).await {
