@@ -117,6 +117,11 @@ pub fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// The bytes of one base64url part, as JWTs encode them.
+pub fn unb64(part: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    URL_SAFE_NO_PAD.decode(part)
+}
+
 /// A JWT over exactly these header and claims bytes, signed with the HS256 key or the
 /// Ed25519 key.
 pub fn sign_raw(header: &[u8], claims: &[u8], ed25519: bool) -> String {

@@ -416,8 +416,23 @@ mod tests {
         agrees_with_the_library(key, &public, &['A', 'w', '_', '.']);
     }
 
-    #[test]
-    fn a_header_demanding_extensions_or_with_a_typ_not_a_string_is_refused() {
+    /// An HS256 token (key `s`) with this header over `plain`'s claims.
+    fn resigned_with_header(header_json: &str, plain: &str) -> String {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header_json),
+            plain.split('.').nth(1).unwrap()
+        );
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"s").unwrap();
+        mac.update(input.as_bytes());
+        format!(
+            "{input}.{}",
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        )
+    }
+
+    /// A token of key `k1` (secret `s`) and that key set.
+    fn plain_token() -> (JwtKeys, String) {
         let keys = JwtKeys::new(KeySet::new(vec![Key::hs256("k1".into(), b"s", 0)]));
         let claims = Claims {
             sub: "u".into(),
@@ -435,26 +450,39 @@ mod tests {
         let plain =
             jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(b"s")).unwrap();
         assert!(keys.verify(&plain, NOW_MS).is_ok());
+        (keys, plain)
+    }
+
+    #[test]
+    fn a_header_demanding_extensions_or_with_a_typ_not_a_string_is_refused() {
+        let (keys, plain) = plain_token();
         for header_json in [
             r#"{"alg":"HS256","typ":"JWT","kid":"k1","crit":["exp"]}"#,
             r#"{"alg":"HS256","typ":5,"kid":"k1"}"#,
         ] {
-            let input = format!(
-                "{}.{}",
-                URL_SAFE_NO_PAD.encode(header_json),
-                plain.split('.').nth(1).unwrap()
-            );
-            let mut mac = Hmac::<Sha256>::new_from_slice(b"s").unwrap();
-            mac.update(input.as_bytes());
-            let token = format!(
-                "{input}.{}",
-                URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-            );
             assert_eq!(
-                keys.verify(&token, NOW_MS),
+                keys.verify(&resigned_with_header(header_json, &plain), NOW_MS),
                 Err(TokenError::Invalid),
                 "{header_json}"
             );
+        }
+    }
+
+    /// RFC 7515 §4: a header member that is not understood is ignored, whatever its type
+    /// (`jsonwebtoken` would refuse these: it types every member as a string).
+    #[test]
+    fn header_members_not_understood_are_ignored_whatever_their_type() {
+        let (keys, plain) = plain_token();
+        for header_json in [
+            r#"{"alg":"HS256","kid":"k1","cvit":["exp"]}"#,
+            r#"{"alg":"HS256","kid":"k1","cty":7,"x5t":{"a":null},"nonce":false}"#,
+        ] {
+            let token = resigned_with_header(header_json, &plain);
+            assert!(
+                jsonwebtoken::decode_header(&token).is_err(),
+                "{header_json}"
+            );
+            assert!(keys.verify(&token, NOW_MS).is_ok(), "{header_json}");
         }
     }
 }
