@@ -26,6 +26,7 @@ use crate::auth::throttle;
 use crate::clock::{Clock, millis};
 use crate::config::Config;
 use crate::crypto::{Sealer, derive_key};
+use crate::http::connections::{self, Limits};
 use crate::mail::{MailTransport, Outbox};
 use crate::state::AppState;
 use crate::store::Store;
@@ -220,13 +221,16 @@ impl Application {
         let addr = self.local_addr();
         let background = spawn_background_tasks(&self.state);
         let app = crate::http::router(self.state.clone());
-        tracing::info!(%addr, "listening");
-        let served = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let limits = Limits::new(
+            self.state.config.max_connections,
+            self.state.config.header_read_timeout,
+        );
+        tracing::info!(
+            %addr,
+            max_connections = limits.max_connections,
+            "listening"
+        );
+        connections::serve(self.listener, app, limits, shutdown).await;
         for task in background {
             task.abort();
         }
@@ -239,7 +243,7 @@ impl Application {
         }
         self.state.store.close().await;
         tracing::info!("stopped");
-        Ok(served?)
+        Ok(())
     }
 }
 

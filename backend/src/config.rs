@@ -157,8 +157,14 @@ pub struct Config {
     pub revocation_poll_interval: Duration,
     /// How old that set may get before access tokens are refused (zero: no limit).
     pub revocation_max_staleness: Duration,
-    /// Longest time a request may take before it is answered 408 `timeout`.
+    /// Longest time a request may take before it is answered 408 `timeout` (reading its
+    /// body included).
     pub request_timeout: Duration,
+    /// Longest wait for a request's head, and longest idle time of a kept-alive
+    /// connection, before the connection is closed.
+    pub header_read_timeout: Duration,
+    /// Client connections open at once (fewer when file descriptors are short).
+    pub max_connections: usize,
     /// The site's origin as users see it (`https://app.example.com`), for links in emails.
     pub public_url: String,
     /// Where emails go.
@@ -245,6 +251,8 @@ impl Config {
             revocation_poll_interval: Duration::from_millis(500),
             revocation_max_staleness: args.revocation_max_staleness,
             request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 16_384,
             public_url,
             mail_url,
             mail_from,

@@ -7,7 +7,8 @@
 //!
 //! # Module map (imports go down this list, never up)
 //! - [`cli`], [`app`]: the command line; building, running and stopping the server.
-//! - [`http`]: everything HTTP: the route table, handlers, extractors, cookies, CSRF,
+//! - [`http`]: everything HTTP: the accept loop ([`http::connections`]: connection limit,
+//!   header read timeout), the route table, handlers, extractors, cookies, CSRF,
 //!   [`http::error::ApiError`] (statuses and bodies) and [`http::views`] (rows as API
 //!   bodies). Nothing below imports it.
 //! - [`state`]: [`state::AppState`], the configuration, the flows and the parts that

@@ -1,6 +1,7 @@
 //! The HTTP surface: one route table, read top to bottom, and the layers around it.
 
 pub mod auth;
+pub mod connections;
 pub mod cookies;
 pub mod csrf;
 pub mod error;

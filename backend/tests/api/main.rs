@@ -4,6 +4,7 @@
 mod accounts;
 mod admin;
 mod audit;
+mod connections;
 mod csrf;
 mod helpers;
 mod keys;
