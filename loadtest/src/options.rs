@@ -18,8 +18,9 @@ pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postg
 #[derive(Debug, Parser)]
 #[command(name = "loadtest", version)]
 pub struct Options {
-    /// Scenarios to run, comma-separated; they run in the order listed here. `soak` and
-    /// `growth` start servers and databases of their own and are run only when named.
+    /// Scenarios to run, comma-separated; they run in the order listed here. `hostile`,
+    /// `soak` and `growth` run only when named; the last two start servers and databases
+    /// of their own.
     #[arg(
         long,
         value_enum,
@@ -92,6 +93,9 @@ pub enum ScenarioName {
     Refresh,
     /// `POST /api/auth/login`, bounded by argon2id.
     Login,
+    /// Thousands of idle connections, request heads and bodies sent a byte at a time,
+    /// beside a newcomer signing up and in and paced readers of `/api/me`.
+    Hostile,
     /// Users looping sign-in → `/api/me` and `/api/products` → refresh (sometimes two tabs
     /// at once) → now and then sign-out, beside readers of `/api/products`; the servers'
     /// memory over time.
@@ -110,6 +114,7 @@ impl ScenarioName {
             Self::Me => "me",
             Self::Refresh => "refresh",
             Self::Login => "login",
+            Self::Hostile => "hostile",
             Self::Soak => "soak",
             Self::Growth => "growth",
         }

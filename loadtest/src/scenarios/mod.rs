@@ -9,6 +9,7 @@
 //! others, through [`run_with_own_servers`].
 
 mod growth;
+mod hostile;
 mod login;
 mod reads;
 mod refresh;
@@ -134,7 +135,8 @@ async fn run_with_own_servers(
         | ScenarioName::Products
         | ScenarioName::Me
         | ScenarioName::Refresh
-        | ScenarioName::Login => {
+        | ScenarioName::Login
+        | ScenarioName::Hostile => {
             anyhow::bail!("{} runs on the shared server", name.as_str())
         }
     }
@@ -199,6 +201,7 @@ async fn run_scenario(name: ScenarioName, context: &mut Context) -> anyhow::Resu
         ScenarioName::Me => reads::me(context).await?,
         ScenarioName::Refresh => refresh::run(context).await?,
         ScenarioName::Login => login::run(context).await?,
+        ScenarioName::Hostile => hostile::run(context).await?,
         ScenarioName::Soak | ScenarioName::Growth => {
             anyhow::bail!("{} starts servers of its own", name.as_str())
         }
