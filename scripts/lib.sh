@@ -22,6 +22,15 @@ ensure_cargo() {
   fi
 }
 
+# `cargo install` for the tools the scripts use, built once per machine. Their own release
+# profiles ask for full and link-time optimisation (trunk: fat LTO, one codegen unit):
+# minutes of building for a speed these runs never notice. Level 1, no LTO, is plenty.
+cargo_install_tool() {
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=false \
+    cargo install "$@"
+}
+
 # Python tools the tests use as independent implementations: PyJWT checks our Ed25519
 # tokens against the JWKS; schemathesis fuzzes the API against its OpenAPI document.
 SCHEMATHESIS_VERSION=4.32.5
@@ -43,7 +52,7 @@ CARGO_DENY_VERSION=0.20.2
 ensure_cargo_deny() {
   if ! cargo deny --version 2>/dev/null | grep -q " ${CARGO_DENY_VERSION}\$"; then
     say "installing cargo-deny $CARGO_DENY_VERSION (a few minutes, once)"
-    cargo install --locked cargo-deny --version "$CARGO_DENY_VERSION"
+    cargo_install_tool --locked cargo-deny --version "$CARGO_DENY_VERSION"
   fi
 }
 
@@ -98,13 +107,13 @@ ensure_spa_toolchain() {
   ensure_wasm_target
   if ! trunk --version 2>/dev/null | grep -q '^trunk 0\.21\.'; then
     say "installing trunk 0.21 (takes a few minutes, once)"
-    cargo install --locked trunk --version '~0.21'
+    cargo_install_tool --locked trunk --version '~0.21'
   fi
   local bindgen
   bindgen=$(locked_version wasm-bindgen)
   if ! wasm-bindgen --version 2>/dev/null | grep -q " ${bindgen}\$"; then
     say "installing wasm-bindgen-cli $bindgen"
-    cargo install --force wasm-bindgen-cli --version "$bindgen"
+    cargo_install_tool --force wasm-bindgen-cli --version "$bindgen"
   fi
   ensure_wasm_opt
 }
@@ -150,6 +159,6 @@ ensure_cargo_fuzz() {
   fi
   if ! cargo fuzz --version 2>/dev/null | grep -q " ${CARGO_FUZZ_VERSION}\$"; then
     say "installing cargo-fuzz $CARGO_FUZZ_VERSION"
-    cargo install --locked --force cargo-fuzz --version "$CARGO_FUZZ_VERSION"
+    cargo_install_tool --locked --force cargo-fuzz --version "$CARGO_FUZZ_VERSION"
   fi
 }
