@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use sqlx::{AnyConnection, Connection as _, Executor as _, PgConnection};
+use sqlx::{AnyConnection, Connection as _, Executor as _, PgConnection, Row as _};
 
 use crate::options::DatabaseKind;
 
@@ -110,6 +110,39 @@ impl FreshDatabase {
         Ok(count)
     }
 
+    /// What SQLite says of the file (`PRAGMA integrity_check`, `PRAGMA
+    /// foreign_key_check`), read with no server running; `None` on PostgreSQL, whose
+    /// server does its own recovery and enforces its foreign keys on every write.
+    pub async fn check_integrity(&self) -> anyhow::Result<Option<Integrity>> {
+        if self.kind() != DatabaseKind::Sqlite {
+            return Ok(None);
+        }
+        let mut conn = self.connect().await?;
+        let integrity: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")
+            .fetch_all(&mut conn)
+            .await
+            .context("PRAGMA integrity_check failed")?;
+        let dangling = sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(&mut conn)
+            .await
+            .context("PRAGMA foreign_key_check failed")?;
+        let _ = conn.close().await;
+        let dangling = dangling
+            .iter()
+            .map(|row| {
+                let table: String = row.try_get(0).unwrap_or_default();
+                let rowid: Option<i64> = row.try_get(1).unwrap_or_default();
+                let parent: String = row.try_get(2).unwrap_or_default();
+                let rowid = rowid.map_or("?".to_owned(), |rowid| rowid.to_string());
+                format!("{table} row {rowid} names a missing {parent} row")
+            })
+            .collect();
+        Ok(Some(Integrity {
+            integrity: integrity.into_iter().map(|(line,)| line).collect(),
+            dangling,
+        }))
+    }
+
     /// Drops a PostgreSQL database (the server must have stopped); a SQLite file goes with
     /// its folder.
     pub async fn remove(self) -> anyhow::Result<()> {
@@ -125,6 +158,22 @@ impl FreshDatabase {
             let _ = admin.close().await;
         }
         Ok(())
+    }
+}
+
+/// What SQLite found checking a database file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Integrity {
+    /// The lines of `PRAGMA integrity_check`: `ok` alone when the file is sound.
+    pub integrity: Vec<String>,
+    /// The rows of `PRAGMA foreign_key_check`: rows naming a row that does not exist.
+    pub dangling: Vec<String>,
+}
+
+impl Integrity {
+    /// The file is sound and every reference resolves.
+    pub fn is_sound(&self) -> bool {
+        self.integrity == ["ok"] && self.dangling.is_empty()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `backend` process under test: started as an operator would (`backend serve`, a
 //! clean environment), its output going to a log file in the run's folder (a file rather
-//! than a pipe, so nothing has to drain it while the load runs), stopped with SIGTERM.
+//! than a pipe, so nothing has to drain it while the load runs), stopped with SIGTERM, or
+//! killed with SIGKILL to play a crash.
 
 use std::fs::{self, File};
 use std::net::SocketAddr;
@@ -192,6 +193,24 @@ impl Server {
         bail!(
             "the server did not stop within {STOP_TIMEOUT:?} of SIGTERM and was killed ({status})"
         )
+    }
+
+    /// Kills it with SIGKILL, as a crash or the OOM killer would: no shutdown, requests in
+    /// flight cut off. The signal goes before the first await; returns once it is gone.
+    pub async fn kill(mut self) -> anyhow::Result<ExitStatus> {
+        if let Some(status) = self.exit_status() {
+            bail!("the server had already exited ({status}) when it was to be killed");
+        }
+        let pid = Pid::from_raw(i32::try_from(self.child.id())?);
+        kill(pid, Signal::SIGKILL).context("cannot kill the server")?;
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        bail!("the server was still running {STOP_TIMEOUT:?} after SIGKILL")
     }
 }
 
