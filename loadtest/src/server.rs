@@ -195,14 +195,21 @@ impl Server {
         )
     }
 
+    /// A switch that kills it at once from wherever the moment comes (a client that has
+    /// just been answered).
+    pub fn kill_switch(&self) -> anyhow::Result<KillSwitch> {
+        Ok(KillSwitch(Pid::from_raw(i32::try_from(self.child.id())?)))
+    }
+
     /// Kills it with SIGKILL, as a crash or the OOM killer would: no shutdown, requests in
-    /// flight cut off. The signal goes before the first await; returns once it is gone.
+    /// flight cut off (again, when its [`KillSwitch`] has been pulled: a process not yet
+    /// waited for keeps its id). Returns how it ended once it is gone: killed by signal 9,
+    /// unless it had exited on its own.
     pub async fn kill(mut self) -> anyhow::Result<ExitStatus> {
         if let Some(status) = self.exit_status() {
-            bail!("the server had already exited ({status}) when it was to be killed");
+            return Ok(status);
         }
-        let pid = Pid::from_raw(i32::try_from(self.child.id())?);
-        kill(pid, Signal::SIGKILL).context("cannot kill the server")?;
+        self.kill_switch()?.pull()?;
         let deadline = Instant::now() + STOP_TIMEOUT;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait()? {
@@ -221,6 +228,18 @@ impl Drop for Server {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// Kills a server with SIGKILL at once, without waiting for it to go; [`Server::kill`]
+/// then waits for it. Only for a server that has not been waited for yet.
+#[derive(Debug, Clone, Copy)]
+pub struct KillSwitch(Pid);
+
+impl KillSwitch {
+    /// Sends SIGKILL.
+    pub fn pull(self) -> anyhow::Result<()> {
+        kill(self.0, Signal::SIGKILL).context("cannot kill the server")
     }
 }
 

@@ -1,7 +1,8 @@
 //! `crash`: the soak's users (sign-in → `/api/me` and `/api/products` → refresh, every
 //! fifth from two tabs at once → a sign-out every few cycles) on a server of their own,
-//! each client keeping a [`Ledger`] of its sessions; the server is killed with SIGKILL in
-//! the middle of their requests. With no server running, SQLite checks the file
+//! each client keeping a [`Ledger`] of its sessions. Once the load has run its time, the
+//! server is killed with SIGKILL the moment a sign-out is answered 204, in the middle of
+//! the other users' requests. With no server running, SQLite checks the file
 //! (`PRAGMA integrity_check`, `PRAGMA foreign_key_check`); then a server starts again on
 //! the same database and what each client was answered before the crash is held against
 //! it:
@@ -26,27 +27,30 @@
 //! server answered before it counts as in `soak`.
 
 use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use http::StatusCode;
 use http::header::HeaderValue;
+use nix::sys::signal::Signal;
 use shared::names::{cookies, paths};
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::soak::journey::Journey;
-use super::soak::ledger::{Ended, Ledger, SessionRecord};
+use super::soak::ledger::{Ended, Ledger, Pending, SessionRecord};
 use super::soak::{self, REUSE_ACTION, Soak, Stats, Visitor};
 use crate::client::{Body, Connection, Failure, Reply, post_json};
 use crate::database::{FreshDatabase, Integrity};
 use crate::load::{self, Plan, Workload};
 use crate::options::{Options, ScenarioName};
 use crate::report::{self, Outcome, Report, Section};
-use crate::server::{self, Launch, Server};
+use crate::server::{self, KillSwitch, Launch, Server};
 use crate::users::{Account, FORWARDED_FOR, Population};
 
 /// The servers' access-token lifetime: long enough that every access token of the run is
@@ -57,6 +61,8 @@ pub const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(600);
 /// before a kill seconds in); prime to the two-tab refresh's period, so that sessions end
 /// after either kind of refresh.
 const LOGOUT_EVERY: u64 = 7;
+/// How long after the load's time the kill waits for a sign-out to be answered.
+const SIGN_OUT_WAIT: Duration = Duration::from_secs(2);
 /// How long the load may go on if the kill never comes (it stops at the kill).
 const LOAD_BOUND: Duration = Duration::from_secs(60);
 /// Users checked at once after the restart, each batch on a connection of its own.
@@ -64,12 +70,58 @@ const CHECK_CONCURRENCY: usize = 8;
 /// Violations quoted per check.
 const EXAMPLES: usize = 3;
 
-/// The soak's workload until the server is killed: the clients stop at the kill, and the
-/// steps in progress are counted, to say how many requests the kill cut off.
+/// When and how the server dies: pulled by the first client to get a sign-out answered
+/// 204 once the load has run its time, so that the answer and the kill are microseconds
+/// apart (a revocation answered before it is committed is then caught); by the clock
+/// when no sign-out comes within [`SIGN_OUT_WAIT`].
+struct Kill {
+    switch: KillSwitch,
+    /// From when a sign-out pulls it.
+    armed_from: Instant,
+    /// Steps in progress now.
+    in_flight: AtomicUsize,
+    /// Set when it has been pulled, before the signal goes.
+    pulled: AtomicBool,
+    /// The moment, once it has been pulled.
+    moment: OnceLock<Pulled>,
+    /// Wakes the task that waits for the server to go.
+    done: Notify,
+}
+
+/// The moment of the kill.
+#[derive(Debug, Clone, Copy)]
+struct Pulled {
+    at: Instant,
+    /// Steps in progress then (the users waiting for an answer).
+    cut_off: usize,
+    /// Right after a sign-out was answered, rather than by the clock.
+    after_sign_out: bool,
+}
+
+impl Kill {
+    /// Kills the server now, unless it has been killed already. Clients stop counting
+    /// before the signal goes: the failures it causes are expected.
+    fn pull(&self, after_sign_out: bool) {
+        if self.pulled.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let moment = Pulled {
+            at: Instant::now(),
+            cut_off: self.in_flight.load(Ordering::SeqCst),
+            after_sign_out,
+        };
+        if let Err(error) = self.switch.pull() {
+            eprintln!("loadtest: crash: {error:#}");
+        }
+        let _ = self.moment.set(moment);
+        self.done.notify_one();
+    }
+}
+
+/// The soak's workload until the server is killed: the clients stop at the kill.
 struct UntilKilled {
     soak: Soak,
-    killed: Arc<AtomicBool>,
-    in_flight: Arc<AtomicUsize>,
+    kill: Arc<Kill>,
 }
 
 /// One step in progress, for as long as it lives (a step dropped by its timeout too).
@@ -92,12 +144,19 @@ impl Workload for UntilKilled {
     type Client = Visitor;
 
     async fn step(&self, visitor: &mut Visitor) -> Result<(), Failure> {
-        let _in_flight = InFlight::begin(&self.in_flight);
-        self.soak.step(visitor).await
+        let sign_outs = visitor.sign_outs();
+        let outcome = {
+            let _in_flight = InFlight::begin(&self.kill.in_flight);
+            self.soak.step(visitor).await
+        };
+        if Instant::now() >= self.kill.armed_from && visitor.sign_outs() > sign_outs {
+            self.kill.pull(true);
+        }
+        outcome
     }
 
     fn cut_short(&self) -> bool {
-        self.killed.load(Ordering::SeqCst)
+        self.kill.pulled.load(Ordering::SeqCst)
     }
 }
 
@@ -117,8 +176,10 @@ enum Check {
     EndedRefresh,
     /// A session left live by its last answer: its latest refresh token.
     LiveRefresh,
-    /// A session with a request unanswered at the kill: its latest refresh token.
-    InFlightRefresh,
+    /// A session with a refresh unanswered at the kill: its latest refresh token.
+    RefreshInFlight,
+    /// A session with a sign-out unanswered at the kill: its latest refresh token.
+    SignOutInFlight,
     /// Each latest refresh token, a second time.
     Again,
     /// Each refresh token rotated away by a refresh answered 200 before the crash.
@@ -138,8 +199,11 @@ impl Check {
                 "ended before the crash (sign-out 204, refresh 401): its refresh token → 401"
             }
             Self::LiveRefresh => "live at the crash, nothing in flight: latest refresh token → 200",
-            Self::InFlightRefresh => {
-                "refresh or sign-out unanswered at the kill: latest refresh token → 200 or 401"
+            Self::RefreshInFlight => {
+                "refresh unanswered at the kill: its refresh token → 200 or 401"
+            }
+            Self::SignOutInFlight => {
+                "sign-out unanswered at the kill: its refresh token → 200 or 401"
             }
             Self::Again => {
                 "each latest refresh token again → 401, or 200 with the same new token (no fork)"
@@ -271,29 +335,40 @@ async fn run_on(
         .collect();
 
     let stats = Arc::new(Mutex::new(Stats::default()));
-    let killed = Arc::new(AtomicBool::new(false));
-    let in_flight = Arc::new(AtomicUsize::new(0));
+    let armed_from = start + plan.warmup + plan.duration;
+    let kill = Arc::new(Kill {
+        switch: first.kill_switch()?,
+        armed_from,
+        in_flight: AtomicUsize::new(0),
+        pulled: AtomicBool::new(false),
+        moment: OnceLock::new(),
+        done: Notify::new(),
+    });
     let workload = UntilKilled {
         soak: Soak::new(Arc::clone(&stats), ACCESS_TOKEN_TTL),
-        killed: Arc::clone(&killed),
-        in_flight: Arc::clone(&in_flight),
+        kill: Arc::clone(&kill),
     };
-    let kill_at = start + plan.warmup + plan.duration;
     let load_plan = Plan {
         duration: plan.duration + LOAD_BOUND,
         ..plan
     };
-    let (measurement, (cut_off, killing, killed_at)) =
-        tokio::join!(load::run(workload, visitors, load_plan), async {
-            tokio::time::sleep_until(kill_at).await;
-            // The clients stop counting before the signal: the failures it causes are
-            // expected.
-            killed.store(true, Ordering::SeqCst);
-            let cut_off = in_flight.load(Ordering::SeqCst);
-            let killed_at = Instant::now();
-            (cut_off, first.kill().await, killed_at)
-        });
-    killing?;
+    let (measurement, killing) = tokio::join!(load::run(workload, visitors, load_plan), async {
+        tokio::select! {
+            () = tokio::time::sleep_until(armed_from + SIGN_OUT_WAIT) => kill.pull(false),
+            () = kill.done.notified() => {}
+        }
+        let tail = first.log_tail();
+        (first.kill().await, tail)
+    });
+    let (status, tail) = (killing.0?, killing.1);
+    if status.signal() != Some(Signal::SIGKILL as i32) {
+        anyhow::bail!("the server ended with {status} before the kill; its log ends:\n{tail}");
+    }
+    let pulled = *kill
+        .moment
+        .get()
+        .context("the server was killed by no one")?;
+    let (cut_off, killed_at) = (pulled.cut_off, pulled.at);
     let before = soak::take(&stats);
     let ledgers: Vec<Ledger> = subjects
         .iter()
@@ -365,6 +440,30 @@ async fn run_on(
     }
 
     let signed_out = findings.checked(Check::SignedOutAccess);
+    let latest = [
+        Check::LiveRefresh,
+        Check::RefreshInFlight,
+        Check::SignOutInFlight,
+        Check::EndedRefresh,
+    ];
+    let latest_answered = |status| {
+        latest
+            .into_iter()
+            .map(|check| findings.answered(check, status))
+            .sum::<u64>()
+    };
+    let moment = format!(
+        "{:.2} s into the load, {}",
+        pulled
+            .at
+            .saturating_duration_since(start + plan.warmup)
+            .as_secs_f64(),
+        if pulled.after_sign_out {
+            "right after a sign-out was answered 204"
+        } else {
+            "by the clock (no sign-out answered in time)"
+        }
+    );
     report.outcomes.push(Outcome {
         name: ScenarioName::Crash,
         case: String::new(),
@@ -372,11 +471,9 @@ async fn run_on(
         measurement,
         notes: vec![
             format!(
-                "SIGKILL after {} s with {cut_off} requests in flight ({} refreshes, {} \
+                "SIGKILL {moment}, {cut_off} users waiting for an answer ({} refreshes, {} \
                  sign-outs unanswered)",
-                plan.duration.as_secs_f64(),
-                unanswered.refreshes,
-                unanswered.logouts,
+                unanswered.refreshes, unanswered.logouts,
             ),
             integrity_note(integrity.as_ref()),
             format!(
@@ -385,22 +482,8 @@ async fn run_on(
                  in force; {} violations",
                 findings.answered(Check::SignIn, StatusCode::OK),
                 ledgers.iter().map(|l| l.sessions.len()).sum::<usize>(),
-                [
-                    Check::LiveRefresh,
-                    Check::InFlightRefresh,
-                    Check::EndedRefresh
-                ]
-                .into_iter()
-                .map(|check| findings.answered(check, StatusCode::OK))
-                .sum::<u64>(),
-                [
-                    Check::LiveRefresh,
-                    Check::InFlightRefresh,
-                    Check::EndedRefresh
-                ]
-                .into_iter()
-                .map(|check| findings.answered(check, StatusCode::UNAUTHORIZED))
-                .sum::<u64>(),
+                latest_answered(StatusCode::OK),
+                latest_answered(StatusCode::UNAUTHORIZED),
                 findings.checked(Check::Spent),
                 findings.answered(Check::Spent, StatusCode::OK),
                 findings.violations(),
@@ -409,16 +492,16 @@ async fn run_on(
     });
     report.sections.push(Section {
         title: format!(
-            "crash: {users} users, SIGKILL after {} s of load ({} s of sign-ins first), \
-             restart on the same database, ACCESS_TOKEN_TTL {} s",
+            "crash: {users} users, SIGKILL at the first sign-out answered after {} s of load \
+             ({} s of sign-ins first), restart on the same database, ACCESS_TOKEN_TTL {} s",
             plan.duration.as_secs_f64(),
             plan.warmup.as_secs_f64(),
             ACCESS_TOKEN_TTL.as_secs()
         ),
         body: format!(
             "Before the kill: {} 5xx, {} wrongful 401s, {} refused refreshes, {alarms} reuse \
-             alarms. At the kill: {cut_off} users waiting for an answer; {} refreshes and {} \
-             sign-outs unanswered.\n\
+             alarms. The kill: {moment}, {cut_off} users waiting for an answer; {} refreshes \
+             and {} sign-outs unanswered.\n\
              {}.\n\
              The new server listened {:.1} s after the kill; its log: {warnings} WARN (reuse \
              detected: the spent tokens' replays), {errors} ERROR lines.\n\n{}",
@@ -447,8 +530,8 @@ impl Unanswered {
         let mut unanswered = Self::default();
         for session in ledgers.iter().flat_map(|ledger| &ledger.sessions) {
             match session.pending {
-                Some(soak::ledger::Pending::Refresh) => unanswered.refreshes += 1,
-                Some(soak::ledger::Pending::Logout) => unanswered.logouts += 1,
+                Some(Pending::Refresh) => unanswered.refreshes += 1,
+                Some(Pending::Logout) => unanswered.logouts += 1,
                 None => {}
             }
         }
@@ -603,8 +686,12 @@ async fn check_latest(
 ) {
     let (check, allowed): (Check, &[StatusCode]) = match (session.ended, session.pending) {
         (Some(_), _) => (Check::EndedRefresh, &[StatusCode::UNAUTHORIZED]),
-        (None, Some(_)) => (
-            Check::InFlightRefresh,
+        (None, Some(Pending::Refresh)) => (
+            Check::RefreshInFlight,
+            &[StatusCode::OK, StatusCode::UNAUTHORIZED],
+        ),
+        (None, Some(Pending::Logout)) => (
+            Check::SignOutInFlight,
             &[StatusCode::OK, StatusCode::UNAUTHORIZED],
         ),
         (None, None) => (Check::LiveRefresh, &[StatusCode::OK]),

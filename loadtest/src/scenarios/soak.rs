@@ -133,6 +133,13 @@ impl Visitor {
         ledger
     }
 
+    /// How many of its sessions were signed out with a 204, as far as its ledger knows.
+    pub fn sign_outs(&self) -> usize {
+        self.ledger.as_ref().map_or(0, |ledger| {
+            ledger.lock().unwrap_or_else(|e| e.into_inner()).sign_outs()
+        })
+    }
+
     /// Writes in its ledger, when it keeps one.
     fn note(&self, write: impl FnOnce(&mut Ledger)) {
         if let Some(ledger) = &self.ledger {

@@ -82,6 +82,14 @@ impl Ledger {
         }
     }
 
+    /// How many of its sessions were signed out with a 204.
+    pub fn sign_outs(&self) -> usize {
+        self.sessions
+            .iter()
+            .filter(|session| session.ended == Some(Ended::LoggedOut))
+            .count()
+    }
+
     /// The pending request was answered, and the answer ended the session (`Some`) or
     /// changed nothing (`None`: a refusal that is not a 401, say).
     pub fn answered(&mut self, ended: Option<Ended>) {
@@ -133,6 +141,7 @@ mod tests {
         ledger.sending(Pending::Logout);
         ledger.answered(None);
         assert_eq!(ledger.sessions.len(), 2);
+        assert_eq!(ledger.sign_outs(), 1);
         assert_eq!(ledger.sessions[0].ended, Some(Ended::LoggedOut));
         assert_eq!(ledger.sessions[0].refresh_token(), Some("a0"));
         assert_eq!(ledger.sessions[1].ended, None);
