@@ -117,28 +117,26 @@ impl FreshDatabase {
         if self.kind() != DatabaseKind::Sqlite {
             return Ok(None);
         }
+        // A file too damaged to read is answered with an error rather than rows: that
+        // error is the verdict.
         let mut conn = self.connect().await?;
-        let integrity: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")
+        let integrity = match sqlx::query_as::<_, (String,)>("PRAGMA integrity_check")
             .fetch_all(&mut conn)
             .await
-            .context("PRAGMA integrity_check failed")?;
-        let dangling = sqlx::query("PRAGMA foreign_key_check")
+        {
+            Ok(lines) => lines.into_iter().map(|(line,)| line).collect(),
+            Err(error) => vec![format!("error: {error}")],
+        };
+        let dangling = match sqlx::query("PRAGMA foreign_key_check")
             .fetch_all(&mut conn)
             .await
-            .context("PRAGMA foreign_key_check failed")?;
+        {
+            Ok(rows) => rows.iter().map(describe_dangling).collect(),
+            Err(error) => vec![format!("error: {error}")],
+        };
         let _ = conn.close().await;
-        let dangling = dangling
-            .iter()
-            .map(|row| {
-                let table: String = row.try_get(0).unwrap_or_default();
-                let rowid: Option<i64> = row.try_get(1).unwrap_or_default();
-                let parent: String = row.try_get(2).unwrap_or_default();
-                let rowid = rowid.map_or("?".to_owned(), |rowid| rowid.to_string());
-                format!("{table} row {rowid} names a missing {parent} row")
-            })
-            .collect();
         Ok(Some(Integrity {
-            integrity: integrity.into_iter().map(|(line,)| line).collect(),
+            integrity,
             dangling,
         }))
     }
@@ -164,9 +162,11 @@ impl FreshDatabase {
 /// What SQLite found checking a database file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Integrity {
-    /// The lines of `PRAGMA integrity_check`: `ok` alone when the file is sound.
+    /// The lines of `PRAGMA integrity_check` (`ok` alone when the file is sound), or the
+    /// error it answered.
     pub integrity: Vec<String>,
-    /// The rows of `PRAGMA foreign_key_check`: rows naming a row that does not exist.
+    /// The rows of `PRAGMA foreign_key_check` (rows naming a row that does not exist), or
+    /// the error it answered.
     pub dangling: Vec<String>,
 }
 
@@ -175,6 +175,15 @@ impl Integrity {
     pub fn is_sound(&self) -> bool {
         self.integrity == ["ok"] && self.dangling.is_empty()
     }
+}
+
+/// A row of `PRAGMA foreign_key_check`: `table`, `rowid`, `parent`, `fkid`.
+fn describe_dangling(row: &sqlx::any::AnyRow) -> String {
+    let table: String = row.try_get(0).unwrap_or_default();
+    let rowid: Option<i64> = row.try_get(1).unwrap_or_default();
+    let parent: String = row.try_get(2).unwrap_or_default();
+    let rowid = rowid.map_or("?".to_owned(), |rowid| rowid.to_string());
+    format!("{table} row {rowid} names a missing {parent} row")
 }
 
 /// What `kind` of database runs use, before one is made: `SQLite` or `PostgreSQL (host:port)`.

@@ -381,7 +381,17 @@ async fn run_on(
         })
         .collect();
 
+    // Said at once: a damaged file may stop the rest of the run.
     let integrity = database.check_integrity().await?;
+    if let Some(integrity) = &integrity
+        && !integrity.is_sound()
+    {
+        report.problems.push(format!(
+            "crash: SQLite's checks of the file after the kill: integrity_check said {:?}, \
+             foreign_key_check found {:?}",
+            integrity.integrity, integrity.dangling
+        ));
+    }
     let alarms = database.count_audit_events(REUSE_ACTION).await?;
 
     let mut second = Server::start(&launch("server-crash-2.log")).await?;
@@ -416,15 +426,6 @@ async fn run_on(
             "crash: {alarms} session(s) revoked for refresh-token reuse before the kill \
              (`{REUSE_ACTION}` audit events), though every client only replayed a token \
              within the grace window"
-        ));
-    }
-    if let Some(integrity) = &integrity
-        && !integrity.is_sound()
-    {
-        report.problems.push(format!(
-            "crash: SQLite's checks of the file after the kill: integrity_check said {:?}, \
-             foreign_key_check found {:?}",
-            integrity.integrity, integrity.dangling
         ));
     }
     for (check, count) in &findings.by_check {
