@@ -217,6 +217,11 @@ impl Cookies {
         }
     }
 
+    /// Sets one cookie, as a client that kept an older value would send it.
+    pub fn insert(&mut self, name: &str, value: &str) {
+        self.0.insert(name.to_owned(), value.to_owned());
+    }
+
     /// The value of one cookie.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)

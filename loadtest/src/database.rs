@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use sqlx::{AnyConnection, Connection as _, Executor as _, PgConnection};
+use sqlx::{AnyConnection, Connection as _, Executor as _, PgConnection, Row as _};
 
 use crate::options::DatabaseKind;
 
@@ -110,6 +110,37 @@ impl FreshDatabase {
         Ok(count)
     }
 
+    /// What SQLite says of the file (`PRAGMA integrity_check`, `PRAGMA
+    /// foreign_key_check`), read with no server running; `None` on PostgreSQL, whose
+    /// server does its own recovery and enforces its foreign keys on every write.
+    pub async fn check_integrity(&self) -> anyhow::Result<Option<Integrity>> {
+        if self.kind() != DatabaseKind::Sqlite {
+            return Ok(None);
+        }
+        // A file too damaged to read is answered with an error rather than rows: that
+        // error is the verdict.
+        let mut conn = self.connect().await?;
+        let integrity = match sqlx::query_as::<_, (String,)>("PRAGMA integrity_check")
+            .fetch_all(&mut conn)
+            .await
+        {
+            Ok(lines) => lines.into_iter().map(|(line,)| line).collect(),
+            Err(error) => vec![format!("error: {error}")],
+        };
+        let dangling = match sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(&mut conn)
+            .await
+        {
+            Ok(rows) => rows.iter().map(describe_dangling).collect(),
+            Err(error) => vec![format!("error: {error}")],
+        };
+        let _ = conn.close().await;
+        Ok(Some(Integrity {
+            integrity,
+            dangling,
+        }))
+    }
+
     /// Drops a PostgreSQL database (the server must have stopped); a SQLite file goes with
     /// its folder.
     pub async fn remove(self) -> anyhow::Result<()> {
@@ -126,6 +157,33 @@ impl FreshDatabase {
         }
         Ok(())
     }
+}
+
+/// What SQLite found checking a database file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Integrity {
+    /// The lines of `PRAGMA integrity_check` (`ok` alone when the file is sound), or the
+    /// error it answered.
+    pub integrity: Vec<String>,
+    /// The rows of `PRAGMA foreign_key_check` (rows naming a row that does not exist), or
+    /// the error it answered.
+    pub dangling: Vec<String>,
+}
+
+impl Integrity {
+    /// The file is sound and every reference resolves.
+    pub fn is_sound(&self) -> bool {
+        self.integrity == ["ok"] && self.dangling.is_empty()
+    }
+}
+
+/// A row of `PRAGMA foreign_key_check`: `table`, `rowid`, `parent`, `fkid`.
+fn describe_dangling(row: &sqlx::any::AnyRow) -> String {
+    let table: String = row.try_get(0).unwrap_or_default();
+    let rowid: Option<i64> = row.try_get(1).unwrap_or_default();
+    let parent: String = row.try_get(2).unwrap_or_default();
+    let rowid = rowid.map_or("?".to_owned(), |rowid| rowid.to_string());
+    format!("{table} row {rowid} names a missing {parent} row")
 }
 
 /// What `kind` of database runs use, before one is made: `SQLite` or `PostgreSQL (host:port)`.

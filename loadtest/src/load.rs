@@ -28,6 +28,13 @@ pub trait Workload: Send + Sync + 'static {
     /// One step; its time is the latency recorded. An error is counted, and the client
     /// goes on with its next step.
     fn step(&self, client: &mut Self::Client) -> impl Future<Output = Result<(), Failure>> + Send;
+
+    /// Whether the run has been cut short before its deadline (the `crash` scenario has
+    /// killed the server): the clients stop, and a step that ends after the cut is not
+    /// counted, whether it succeeded or failed.
+    fn cut_short(&self) -> bool {
+        false
+    }
 }
 
 /// How long a scenario runs, and how often each client steps.
@@ -170,12 +177,15 @@ async fn drive<W: Workload>(
     let mut measured = Measurement::default();
     loop {
         let started = Instant::now();
-        if started >= end {
+        if started >= end || workload.cut_short() {
             break;
         }
         let outcome = tokio::time::timeout(STEP_TIMEOUT, workload.step(&mut client))
             .await
             .unwrap_or_else(|_| Err(Failure::new(format!("no answer within {STEP_TIMEOUT:?}"))));
+        if workload.cut_short() {
+            break;
+        }
         let done = Instant::now();
         if started >= measure_from {
             measured.window = done.duration_since(measure_from);
@@ -233,6 +243,43 @@ mod tests {
         assert!((measured.rate() - 660.0).abs() < 1.0, "{}", measured.rate());
         let p50 = measured.quantile_ms(0.5).unwrap();
         assert!((p50 - 2.0).abs() < 0.01, "{p50}");
+    }
+
+    /// Steps that take 2 ms and fail once the run is cut short at 10 ms.
+    struct CutAt10Ms {
+        cut_at: Instant,
+    }
+
+    impl Workload for CutAt10Ms {
+        type Client = ();
+
+        async fn step(&self, _: &mut ()) -> Result<(), Failure> {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            if self.cut_short() {
+                Err(Failure::new("the server has gone"))
+            } else {
+                Ok(())
+            }
+        }
+
+        fn cut_short(&self) -> bool {
+            Instant::now() >= self.cut_at
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_run_cut_short_stops_and_counts_no_step_that_ended_after_the_cut() {
+        let plan = Plan {
+            warmup: Duration::ZERO,
+            duration: Duration::from_secs(1),
+            pace: None,
+        };
+        let cut_at = Instant::now() + Duration::from_millis(10);
+        let measured = run(CutAt10Ms { cut_at }, vec![()], plan).await;
+        // Steps end at 2, 4, 6, 8 ms; the one ending at 10 ms failed after the cut.
+        assert_eq!(measured.steps(), 4);
+        assert_eq!(measured.failure_count(), 0);
+        assert!(Instant::now() < cut_at + Duration::from_millis(5));
     }
 
     #[tokio::test(start_paused = true)]

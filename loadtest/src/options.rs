@@ -19,8 +19,8 @@ pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postg
 #[command(name = "loadtest", version)]
 pub struct Options {
     /// Scenarios to run, comma-separated; they run in the order listed here. `hostile`,
-    /// `soak` and `growth` run only when named; the last two start servers and databases
-    /// of their own.
+    /// `soak`, `growth` and `crash` run only when named; the last three start servers and
+    /// databases of their own.
     #[arg(
         long,
         value_enum,
@@ -29,7 +29,8 @@ pub struct Options {
     )]
     pub scenarios: Vec<ScenarioName>,
     /// Measured time of each scenario (`10s`, `500ms`, or seconds as a number) [default:
-    /// 10 s, and 60 s for `soak`; with `--quick` 1 s, and 4 s for `soak`].
+    /// 10 s, 60 s for `soak`, 10 s of load before the kill for `crash`; with `--quick` 1 s,
+    /// 4 s for `soak`, 2 s for `crash`].
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
     /// Time each scenario runs before measuring starts.
@@ -59,15 +60,16 @@ pub struct Options {
     /// The server's `RUST_LOG` (`backend::app=info` is added: it logs the bound address).
     #[arg(long, default_value = "info")]
     pub rust_log: String,
-    /// `soak`: users looping sign-in → reads → refresh → sign-out [default: 200; 20 with
-    /// `--quick`].
+    /// `soak` and `crash`: users looping sign-in → reads → refresh → sign-out [default:
+    /// 200; 20 with `--quick`].
     #[arg(long)]
     pub users: Option<usize>,
     /// `soak`: readers of `/api/products` beside the users [default: 16; 4 with `--quick`].
     #[arg(long)]
     pub readers: Option<usize>,
     /// `soak`: backend processes sharing one database, each user going from one to the
-    /// other between requests (more than one needs `--database postgres`).
+    /// other between requests (more than one needs `--database postgres`; `crash` always
+    /// runs one).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
     pub instances: u8,
     /// `growth`: stored sessions of each database, comma-separated (`1k,100k,1M`)
@@ -103,6 +105,9 @@ pub enum ScenarioName {
     /// Refresh and `/api/products` on databases of growing numbers of stored sessions,
     /// and with recently revoked sessions held in memory.
     Growth,
+    /// Users looping as in `soak` while the server is killed with SIGKILL, then a restart
+    /// on the same database: what was answered before the crash still holds after it.
+    Crash,
 }
 
 impl ScenarioName {
@@ -117,13 +122,14 @@ impl ScenarioName {
             Self::Hostile => "hostile",
             Self::Soak => "soak",
             Self::Growth => "growth",
+            Self::Crash => "crash",
         }
     }
 
     /// Whether it runs on servers and databases of its own rather than the run's shared
     /// server.
     pub fn has_own_servers(self) -> bool {
-        matches!(self, Self::Soak | Self::Growth)
+        matches!(self, Self::Soak | Self::Growth | Self::Crash)
     }
 }
 
@@ -195,7 +201,22 @@ impl Options {
         }
     }
 
-    /// `soak`'s users and readers.
+    /// `crash`'s plan: users start signing in one after another over the warm-up, and the
+    /// server is killed at the end of the duration, in the middle of their requests.
+    pub fn crash_plan(&self) -> Plan {
+        let (duration, warmup) = if self.quick {
+            (Duration::from_secs(2), Duration::from_millis(500))
+        } else {
+            (Duration::from_secs(10), Duration::from_secs(2))
+        };
+        Plan {
+            warmup: self.warmup.unwrap_or(warmup),
+            duration: self.duration.unwrap_or(duration),
+            pace: None,
+        }
+    }
+
+    /// `soak`'s users and readers (`crash` has the users alone).
     pub fn soak_clients(&self) -> (usize, usize) {
         let (users, readers) = if self.quick { (20, 4) } else { (200, 16) };
         (self.users.unwrap_or(users), self.readers.unwrap_or(readers))

@@ -1,6 +1,7 @@
 //! The `backend` process under test: started as an operator would (`backend serve`, a
 //! clean environment), its output going to a log file in the run's folder (a file rather
-//! than a pipe, so nothing has to drain it while the load runs), stopped with SIGTERM.
+//! than a pipe, so nothing has to drain it while the load runs), stopped with SIGTERM, or
+//! killed with SIGKILL to play a crash.
 
 use std::fs::{self, File};
 use std::net::SocketAddr;
@@ -193,6 +194,31 @@ impl Server {
             "the server did not stop within {STOP_TIMEOUT:?} of SIGTERM and was killed ({status})"
         )
     }
+
+    /// A switch that kills it at once from wherever the moment comes (a client that has
+    /// just been answered).
+    pub fn kill_switch(&self) -> anyhow::Result<KillSwitch> {
+        Ok(KillSwitch(Pid::from_raw(i32::try_from(self.child.id())?)))
+    }
+
+    /// Kills it with SIGKILL, as a crash or the OOM killer would: no shutdown, requests in
+    /// flight cut off (again, when its [`KillSwitch`] has been pulled: a process not yet
+    /// waited for keeps its id). Returns how it ended once it is gone: killed by signal 9,
+    /// unless it had exited on its own.
+    pub async fn kill(mut self) -> anyhow::Result<ExitStatus> {
+        if let Some(status) = self.exit_status() {
+            return Ok(status);
+        }
+        self.kill_switch()?.pull()?;
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        bail!("the server was still running {STOP_TIMEOUT:?} after SIGKILL")
+    }
 }
 
 impl Drop for Server {
@@ -202,6 +228,18 @@ impl Drop for Server {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// Kills a server with SIGKILL at once, without waiting for it to go; [`Server::kill`]
+/// then waits for it. Only for a server that has not been waited for yet.
+#[derive(Debug, Clone, Copy)]
+pub struct KillSwitch(Pid);
+
+impl KillSwitch {
+    /// Sends SIGKILL.
+    pub fn pull(self) -> anyhow::Result<()> {
+        kill(self.0, Signal::SIGKILL).context("cannot kill the server")
     }
 }
 

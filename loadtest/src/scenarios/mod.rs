@@ -5,9 +5,11 @@
 //! a workload whose step is one request of a user's journey, and a line in
 //! [`run_scenario`]. Most scenarios share one server, started once; those that need
 //! servers of their own (`soak`: a short access-token lifetime, several instances on one
-//! database; `growth`: a seeded database per size) start them themselves, after the
-//! others, through [`run_with_own_servers`].
+//! database; `growth`: a seeded database per size; `crash`: a server killed and another
+//! started on its database) start them themselves, after the others, through
+//! [`run_with_own_servers`].
 
+mod crash;
 mod growth;
 mod hostile;
 mod login;
@@ -131,6 +133,7 @@ async fn run_with_own_servers(
     match name {
         ScenarioName::Soak => soak::run(options, dir, report).await,
         ScenarioName::Growth => growth::run(options, dir, report).await,
+        ScenarioName::Crash => crash::run(options, dir, report).await,
         ScenarioName::Health
         | ScenarioName::Products
         | ScenarioName::Me
@@ -202,7 +205,7 @@ async fn run_scenario(name: ScenarioName, context: &mut Context) -> anyhow::Resu
         ScenarioName::Refresh => refresh::run(context).await?,
         ScenarioName::Login => login::run(context).await?,
         ScenarioName::Hostile => hostile::run(context).await?,
-        ScenarioName::Soak | ScenarioName::Growth => {
+        ScenarioName::Soak | ScenarioName::Growth | ScenarioName::Crash => {
             anyhow::bail!("{} starts servers of its own", name.as_str())
         }
     };

@@ -9,10 +9,14 @@
 //! end with different refresh tokens. A read answered 401 is retried once after a refresh,
 //! as the SPA does, and counted. After the run, every `refresh_token_reuse` audit event is
 //! a session revoked by a false alarm: none is expected, and any is a problem.
+//!
+//! The `crash` scenario plays the same users, each keeping a [`Ledger`] of its sessions.
 
-mod journey;
+pub mod journey;
+pub mod ledger;
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -25,6 +29,7 @@ use shared::names::{CSRF_HEADER, cookies, paths};
 use tokio::time::Instant;
 
 use self::journey::{Action, Journey};
+use self::ledger::{Ended, Ledger, Pending};
 use crate::client::{Body, Connection, Cookies, Failure, Reply, post_json, request};
 use crate::database::FreshDatabase;
 use crate::load::{self, Workload};
@@ -33,7 +38,7 @@ use crate::options::{Options, ScenarioName};
 use crate::report::{self, Outcome, Report, Section};
 use crate::rss;
 use crate::server::{self, Launch, Server};
-use crate::users::{Account, FORWARDED_FOR, Population};
+use crate::users::{Account, FORWARDED_FOR, Population, SignedUp};
 
 /// The servers' access-token lifetime: short, so that the revoked-session set (kept for
 /// a token's lifetime and a margin) reaches its steady size within the soak.
@@ -46,7 +51,7 @@ const FRESHNESS_MARGIN: Duration = Duration::from_secs(2);
 const RSS_EVERY: Duration = Duration::from_secs(10);
 const QUICK_RSS_EVERY: Duration = Duration::from_secs(1);
 /// The audit action of a refresh-token replay outside the grace window.
-const REUSE_ACTION: &str = "refresh_token_reuse";
+pub const REUSE_ACTION: &str = "refresh_token_reuse";
 /// Distinct warnings and errors of the servers shown in the report.
 const LOGGED_SHOWN: usize = 5;
 /// The largest latency the per-request histograms hold, in microseconds.
@@ -67,9 +72,81 @@ pub struct Visitor {
     access_since: Option<Instant>,
     /// When the first request may go (users start one after another over the warm-up).
     start_at: Option<Instant>,
+    /// What its sessions went through, when kept.
+    ledger: Option<Arc<Mutex<Ledger>>>,
+}
+
+/// Visitors for `signed_up` accounts, each from an address of its own, holding the
+/// session of its sign-up; visitor `index` has its first tab on instance `index` of
+/// `addrs` and its second on the next (in turn). They read until they
+/// [`follow`](Visitor::follow) a user's journey.
+pub fn visitors(
+    signed_up: Vec<SignedUp>,
+    population: &Population,
+    addrs: &[SocketAddr],
+) -> Vec<Visitor> {
+    let instances = addrs.len();
+    signed_up
+        .into_iter()
+        .enumerate()
+        .map(|(index, signed_up)| Visitor {
+            account: signed_up.account,
+            address: population.address(),
+            cookies: signed_up.cookies,
+            tabs: [
+                Connection::new(addrs[index % instances]),
+                Connection::new(addrs[(index + 1) % instances]),
+            ],
+            next_tab: 0,
+            journey: Journey::reader(),
+            // Unknown age: a reader refreshes first.
+            access_since: None,
+            start_at: None,
+            ledger: None,
+        })
+        .collect()
 }
 
 impl Visitor {
+    /// Follows `journey` from `start_at` on.
+    pub fn follow(&mut self, journey: Journey, start_at: Instant) {
+        self.journey = journey;
+        self.start_at = Some(start_at);
+    }
+
+    /// The account it signs in to.
+    pub fn account(&self) -> &Account {
+        &self.account
+    }
+
+    /// Its `X-Forwarded-For`.
+    pub fn address(&self) -> &HeaderValue {
+        &self.address
+    }
+
+    /// Keeps a ledger of its sessions from now on, the one it holds first, and returns it.
+    pub fn keep_ledger(&mut self) -> Arc<Mutex<Ledger>> {
+        let mut ledger = Ledger::default();
+        ledger.started(&self.cookies);
+        let ledger = Arc::new(Mutex::new(ledger));
+        self.ledger = Some(Arc::clone(&ledger));
+        ledger
+    }
+
+    /// How many of its sessions were signed out with a 204, as far as its ledger knows.
+    pub fn sign_outs(&self) -> usize {
+        self.ledger.as_ref().map_or(0, |ledger| {
+            ledger.lock().unwrap_or_else(|e| e.into_inner()).sign_outs()
+        })
+    }
+
+    /// Writes in its ledger, when it keeps one.
+    fn note(&self, write: impl FnOnce(&mut Ledger)) {
+        if let Some(ledger) = &self.ledger {
+            write(&mut ledger.lock().unwrap_or_else(|e| e.into_inner()));
+        }
+    }
+
     /// The connection of the next request (the tabs, and so the instances, take turns).
     fn tab(&mut self) -> &mut Connection {
         let tab = self.next_tab;
@@ -92,24 +169,23 @@ impl Visitor {
         self.journey.signed_out();
         self.access_since = None;
     }
+}
 
-    /// `POST /api/auth/refresh` with the refresh and CSRF cookies and the CSRF header.
-    fn refresh_request(&self) -> Result<Request<Body>, Failure> {
-        let csrf = self
-            .cookies
-            .get(cookies::CSRF)
-            .ok_or_else(|| Failure::new("no CSRF cookie to send"))?;
-        let csrf = HeaderValue::from_str(csrf)
-            .map_err(|_| Failure::new("the CSRF cookie is not a valid header"))?;
-        request(Method::POST, paths::REFRESH)
-            .header(
-                header::COOKIE,
-                self.cookies.header(&[cookies::REFRESH, cookies::CSRF])?,
-            )
-            .header(CSRF_HEADER, csrf)
-            .body(Body::default())
-            .map_err(|e| Failure::new(format!("POST {}: {e}", paths::REFRESH)))
-    }
+/// `POST /api/auth/refresh` with the refresh and CSRF cookies and the CSRF header.
+pub fn refresh_request(jar: &Cookies) -> Result<Request<Body>, Failure> {
+    let csrf = jar
+        .get(cookies::CSRF)
+        .ok_or_else(|| Failure::new("no CSRF cookie to send"))?;
+    let csrf = HeaderValue::from_str(csrf)
+        .map_err(|_| Failure::new("the CSRF cookie is not a valid header"))?;
+    request(Method::POST, paths::REFRESH)
+        .header(
+            header::COOKIE,
+            jar.header(&[cookies::REFRESH, cookies::CSRF])?,
+        )
+        .header(CSRF_HEADER, csrf)
+        .body(Body::default())
+        .map_err(|e| Failure::new(format!("POST {}: {e}", paths::REFRESH)))
 }
 
 /// Counts and latencies of one kind of request.
@@ -132,16 +208,16 @@ impl Default for Tally {
 /// What a soak's clients did, by kind of request (warm-up included: it is about what the
 /// server answered, not about speed).
 #[derive(Debug, Default)]
-struct Stats {
+pub struct Stats {
     by_action: BTreeMap<Action, Tally>,
     /// Reads answered 401 and retried after a refresh.
-    retried: u64,
+    pub retried: u64,
     /// Of those, the ones whose access token had not expired.
-    wrongful_401: u64,
+    pub wrongful_401: u64,
     /// Refreshes refused (two tabs counting as one).
-    refused_refreshes: u64,
+    pub refused_refreshes: u64,
     /// Answers with a 5xx status.
-    server_errors: u64,
+    pub server_errors: u64,
 }
 
 impl Stats {
@@ -157,13 +233,18 @@ impl Stats {
 }
 
 /// The soak's workload: one request of the journey per step (two at once for two tabs).
-struct Soak {
+pub struct Soak {
     stats: Arc<Mutex<Stats>>,
     /// The servers' access-token lifetime.
     ttl: Duration,
 }
 
 impl Soak {
+    /// Counting into `stats`, on servers whose access tokens live `ttl`.
+    pub fn new(stats: Arc<Mutex<Stats>>, ttl: Duration) -> Self {
+        Self { stats, ttl }
+    }
+
     fn stats(&self) -> std::sync::MutexGuard<'_, Stats> {
         self.stats.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -194,13 +275,16 @@ impl Soak {
         }
         let reply = self.send(visitor, request).await?.expect(StatusCode::OK)?;
         visitor.signed_in(&reply);
+        visitor.note(|ledger| ledger.started(&visitor.cookies));
         Ok(())
     }
 
     /// `GET path` with the access cookie; a 401 is answered by one refresh and one retry,
     /// and is a failure unless the access token had expired.
     async fn read(&self, visitor: &mut Visitor, path: &'static str) -> Result<(), Failure> {
-        let reply = self.send(visitor, read_request(visitor, path)?).await?;
+        let reply = self
+            .send(visitor, access_request(&visitor.cookies, path)?)
+            .await?;
         if reply.status != StatusCode::UNAUTHORIZED {
             reply.expect(StatusCode::OK)?;
             return Ok(());
@@ -212,7 +296,7 @@ impl Soak {
             stats.wrongful_401 += u64::from(fresh);
         }
         self.refresh(visitor).await?;
-        self.send(visitor, read_request(visitor, path)?)
+        self.send(visitor, access_request(&visitor.cookies, path)?)
             .await?
             .expect(StatusCode::OK)?;
         if fresh {
@@ -222,21 +306,28 @@ impl Soak {
     }
 
     async fn refresh(&self, visitor: &mut Visitor) -> Result<(), Failure> {
-        let request = visitor.refresh_request()?;
+        let request = refresh_request(&visitor.cookies)?;
+        visitor.note(|ledger| ledger.sending(Pending::Refresh));
         let reply = self.send(visitor, request).await?;
         if reply.status != StatusCode::OK {
             self.stats().refused_refreshes += 1;
+            visitor.note(|ledger| ledger.answered(ended_by(&reply)));
             visitor.signed_out();
             return Err(reply.failure("(refresh refused)"));
         }
         visitor.signed_in(&reply);
+        visitor.note(|ledger| ledger.refreshed(&visitor.cookies));
         Ok(())
     }
 
     /// Both tabs refresh with the same token at once: both must get 200 and the same new
     /// refresh token (the grace window); the user goes on with the first answer.
     async fn two_tab_refresh(&self, visitor: &mut Visitor) -> Result<(), Failure> {
-        let (first, second) = (visitor.refresh_request()?, visitor.refresh_request()?);
+        let (first, second) = (
+            refresh_request(&visitor.cookies)?,
+            refresh_request(&visitor.cookies)?,
+        );
+        visitor.note(|ledger| ledger.sending(Pending::Refresh));
         let [left, right] = &mut visitor.tabs;
         let (first, second) = tokio::join!(left.send(first), right.send(second));
         let replies = [first?, second?];
@@ -257,8 +348,14 @@ impl Soak {
             .into_iter()
             .find(|reply| reply.status == StatusCode::OK)
         {
-            Some(reply) => visitor.signed_in(reply),
-            None => visitor.signed_out(),
+            Some(reply) => {
+                visitor.signed_in(reply);
+                visitor.note(|ledger| ledger.refreshed(&visitor.cookies));
+            }
+            None => {
+                visitor.note(|ledger| ledger.answered(ended_by(&first).or(ended_by(&second))));
+                visitor.signed_out();
+            }
         }
         if outcome.is_err() {
             self.stats().refused_refreshes += 1;
@@ -282,10 +379,11 @@ impl Soak {
             .header(CSRF_HEADER, csrf)
             .body(Body::default())
             .map_err(|e| Failure::new(format!("POST {}: {e}", paths::LOGOUT)))?;
-        let reply = self
-            .send(visitor, request)
-            .await?
-            .expect(StatusCode::NO_CONTENT)?;
+        visitor.note(|ledger| ledger.sending(Pending::Logout));
+        let reply = self.send(visitor, request).await?;
+        let logged_out = reply.status == StatusCode::NO_CONTENT;
+        visitor.note(|ledger| ledger.answered(logged_out.then_some(Ended::LoggedOut)));
+        let reply = reply.expect(StatusCode::NO_CONTENT)?;
         visitor.cookies.absorb(&reply.headers);
         visitor.access_since = None;
         Ok(())
@@ -318,16 +416,22 @@ impl Workload for Soak {
     }
 }
 
-/// `GET path` with the visitor's access cookie.
-fn read_request(visitor: &Visitor, path: &'static str) -> Result<Request<Body>, Failure> {
+/// `GET path` with the access cookie of `jar`.
+pub fn access_request(jar: &Cookies, path: &'static str) -> Result<Request<Body>, Failure> {
     request(Method::GET, path)
-        .header(header::COOKIE, visitor.cookies.header(&[cookies::ACCESS])?)
+        .header(header::COOKIE, jar.header(&[cookies::ACCESS])?)
         .body(Body::default())
         .map_err(|e| Failure::new(format!("GET {path}: {e}")))
 }
 
+/// How a refused refresh's answer leaves its session: a 401 ended it; anything else (a
+/// 5xx) says nothing of it.
+fn ended_by(reply: &Reply) -> Option<Ended> {
+    (reply.status == StatusCode::UNAUTHORIZED).then_some(Ended::Refused)
+}
+
 /// The refresh token an answer sets, if any.
-fn refresh_cookie(reply: &Reply) -> Option<String> {
+pub fn refresh_cookie(reply: &Reply) -> Option<String> {
     let mut jar = Cookies::default();
     jar.absorb(&reply.headers);
     jar.get(cookies::REFRESH).map(str::to_owned)
@@ -382,31 +486,16 @@ async fn run_on(
         .sign_up(addrs[0], users + readers)
         .await
         .context("cannot sign up the soak's users")?;
-    let mut visitors: Vec<Visitor> = signed_up
-        .into_iter()
-        .enumerate()
-        .map(|(index, signed_up)| Visitor {
-            account: signed_up.account,
-            address: population.address(),
-            cookies: signed_up.cookies,
-            tabs: [
-                Connection::new(addrs[index % instances]),
-                Connection::new(addrs[(index + 1) % instances]),
-            ],
-            next_tab: 0,
-            journey: Journey::reader(),
-            // Unknown age: a reader refreshes first.
-            access_since: None,
-            start_at: None,
-        })
-        .collect();
+    let mut visitors = self::visitors(signed_up, &population, &addrs);
     let readers_visitors = visitors.split_off(users);
     // Users sign in one after another over the warm-up (their sign-up sessions stay
     // idle), so that the first sign-ins do not all queue for the hashing threads at once.
     let start = Instant::now();
     for (index, visitor) in visitors.iter_mut().enumerate() {
-        visitor.journey = Journey::user(index as u64);
-        visitor.start_at = Some(start + plan.warmup.mul_f64(index as f64 / users as f64));
+        visitor.follow(
+            Journey::user(index as u64),
+            start + plan.warmup.mul_f64(index as f64 / users as f64),
+        );
     }
 
     let user_stats = Arc::new(Mutex::new(Stats::default()));
@@ -419,18 +508,12 @@ async fn run_on(
     let until = start + plan.warmup + plan.duration;
     let (user_measurement, reader_measurement, series) = tokio::join!(
         load::run(
-            Soak {
-                stats: Arc::clone(&user_stats),
-                ttl: ACCESS_TOKEN_TTL,
-            },
+            Soak::new(Arc::clone(&user_stats), ACCESS_TOKEN_TTL),
             visitors,
             plan,
         ),
         load::run(
-            Soak {
-                stats: Arc::clone(&reader_stats),
-                ttl: ACCESS_TOKEN_TTL,
-            },
+            Soak::new(Arc::clone(&reader_stats), ACCESS_TOKEN_TTL),
             readers_visitors,
             plan,
         ),
@@ -566,7 +649,8 @@ fn first_distinct(lines: &[String], count: usize) -> Vec<&str> {
         .collect()
 }
 
-fn take(stats: &Mutex<Stats>) -> Stats {
+/// What `stats` counted, taken out.
+pub fn take(stats: &Mutex<Stats>) -> Stats {
     std::mem::take(&mut *stats.lock().unwrap_or_else(|e| e.into_inner()))
 }
 

@@ -39,8 +39,8 @@ impl Action {
 const READS: [Action; 4] = [Action::Me, Action::Products, Action::Me, Action::Products];
 /// Every this many refreshes of a user is sent by two tabs at once.
 pub const TWO_TABS_EVERY: u64 = 5;
-/// A user signs out after every this many cycles, then signs in again: sign-ins cost an
-/// argon2id hash each, so they stay a small share and the soak is mostly reads and
+/// A soak user signs out after every this many cycles, then signs in again: sign-ins cost
+/// an argon2id hash each, so they stay a small share and the soak is mostly reads and
 /// refreshes.
 pub const LOGOUT_EVERY: u64 = 50;
 
@@ -61,17 +61,27 @@ pub struct Journey {
     /// Cycles begun, from an offset of the user's own so that users sign out at
     /// different times.
     cycle: u64,
+    /// A sign-out after every this many cycles.
+    logout_every: u64,
     /// The next step within the cycle: the reads, the refresh, then the sign-out when due.
     position: usize,
 }
 
 impl Journey {
-    /// A user who signs in first; `offset` spreads the sign-outs of many users.
+    /// A user who signs in first and signs out every [`LOGOUT_EVERY`] cycles; `offset`
+    /// spreads the sign-outs of many users.
     pub fn user(offset: u64) -> Self {
+        Self::user_signing_out_every(offset, LOGOUT_EVERY)
+    }
+
+    /// A user who signs out every `cycles` cycles (at least one) instead.
+    pub fn user_signing_out_every(offset: u64, cycles: u64) -> Self {
+        let logout_every = cycles.max(1);
         Self {
             schedule: Schedule::Cycling,
             signed_in: false,
-            cycle: offset % LOGOUT_EVERY,
+            cycle: offset % logout_every,
+            logout_every,
             position: 0,
         }
     }
@@ -82,6 +92,7 @@ impl Journey {
             schedule: Schedule::Reading,
             signed_in: true,
             cycle: 0,
+            logout_every: LOGOUT_EVERY,
             position: 0,
         }
     }
@@ -108,7 +119,7 @@ impl Journey {
         }
         if position == READS.len() {
             self.cycle += 1;
-            if !self.cycle.is_multiple_of(LOGOUT_EVERY) {
+            if !self.cycle.is_multiple_of(self.logout_every) {
                 self.position = 0;
             }
             return if self.cycle.is_multiple_of(TWO_TABS_EVERY) {
@@ -181,6 +192,23 @@ mod tests {
         };
         assert_ne!(first_logout(0), first_logout(1));
         assert!(first_logout(49) < first_logout(0));
+    }
+
+    #[test]
+    fn a_user_can_sign_out_more_often() {
+        let mut journey = Journey::user_signing_out_every(0, 7);
+        let steps: Vec<Action> = (0..1 + 7 * 5 + 2).map(|_| journey.next(false)).collect();
+        assert_eq!(steps[0], Action::Login);
+        assert_eq!(steps[1 + 7 * 5], Action::Logout);
+        assert_eq!(steps[2 + 7 * 5], Action::Login);
+        assert_eq!(
+            steps
+                .iter()
+                .filter(|&&a| a == Action::TwoTabRefresh)
+                .count(),
+            1
+        );
+        assert!(!steps[1..1 + 7 * 5].contains(&Action::Logout));
     }
 
     #[test]
