@@ -40,6 +40,9 @@ const READERS: usize = 8;
 const READER_PACE: Duration = Duration::from_millis(10);
 /// `/api/me`'s p99 bound while the attack runs (full runs only).
 const P99_LIMIT_MS: f64 = 50.0;
+/// The server's header read timeout, and a margin: in a run at least this long, the
+/// server must have closed hostile connections.
+const CUT_OFF_BY: Duration = Duration::from_secs(15);
 /// How long the attackers may take to open their connections.
 const OPENING_TIME: Duration = Duration::from_secs(30);
 
@@ -224,6 +227,13 @@ pub async fn run(context: &mut Context) -> anyhow::Result<Outcome> {
     {
         measurement.fail(Failure::new(format!(
             "/api/me p99 {p99:.1} ms during the attack (limit {P99_LIMIT_MS} ms)"
+        )));
+    }
+    let attacked_for = opening.elapsed();
+    if attacked_for > CUT_OFF_BY && tally.closed.load(Ordering::Relaxed) == 0 {
+        measurement.fail(Failure::new(format!(
+            "no hostile connection was closed by the server in {:.0} s",
+            attacked_for.as_secs_f64()
         )));
     }
     let answered = tally.answered.load(Ordering::Relaxed);
