@@ -62,11 +62,11 @@ pub struct Options {
     #[arg(long, default_value = "info")]
     pub rust_log: String,
     /// `soak`, `crash` and `outage`: users looping sign-in → reads → refresh → sign-out
-    /// [default: 200; 20 with `--quick`].
+    /// [default: 200, 100 for `outage`; 20 with `--quick`].
     #[arg(long)]
     pub users: Option<usize>,
-    /// `soak` and `outage`: readers of `/api/products` beside the users [default: 16; 4
-    /// with `--quick`].
+    /// `soak` and `outage`: readers of `/api/products` beside the users [default: 16, 8
+    /// for `outage`; 4 with `--quick`].
     #[arg(long)]
     pub readers: Option<usize>,
     /// `soak`: backend processes sharing one database, each user going from one to the
@@ -273,6 +273,13 @@ impl Options {
             cut: self.duration.unwrap_or(Duration::from_millis(cut)),
             after: Duration::from_millis(after),
         }
+    }
+
+    /// `outage`'s users and readers: half the soak's by default, a load the debug server
+    /// carries on two cores before any cut, so that what fails is the outage's doing.
+    pub fn outage_clients(&self) -> (usize, usize) {
+        let (users, readers) = if self.quick { (20, 4) } else { (100, 8) };
+        (self.users.unwrap_or(users), self.readers.unwrap_or(readers))
     }
 
     /// `soak`'s users and readers (`crash` has the users alone).
