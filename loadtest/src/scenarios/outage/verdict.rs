@@ -8,8 +8,9 @@
 //!   set, no database) while that set is younger than `REVOCATION_MAX_STALENESS`, any
 //!   request that was sent before the cut was complete or answered once the restore had
 //!   begun. Otherwise 503 with the endpoint's code (`database_unavailable` and a
-//!   `Retry-After`; `not_ready` for `/api/ready`), within the latency bound. Never a 500,
-//!   never another 5xx, never a broken connection.
+//!   `Retry-After`; `not_ready` for `/api/ready`). Never a 500, never another 5xx, never a
+//!   broken connection, and no waiting longer than the latency bound for an answer while
+//!   the database is away (nor, for a request still open when it comes back, after that).
 //! - After the restore, 503s are allowed for the recovery bound, then every request gets
 //!   its success again.
 //!
@@ -132,7 +133,8 @@ pub struct Marks {
 pub struct Rules {
     /// The server's `REVOCATION_MAX_STALENESS`.
     pub staleness: Duration,
-    /// No request that overlaps the cut may take longer.
+    /// No request may wait longer for an answer while the database is away, nor after it
+    /// came back.
     pub latency: Duration,
     /// How long after the restore a 503 is still allowed.
     pub recovery: Duration,
@@ -197,6 +199,23 @@ impl Seen {
         }
     }
 
+    /// How long it waited while the database was away (from its sending or the cut,
+    /// whichever came later, to its answer or the restore, whichever came first), and
+    /// how long after the restore began.
+    pub fn waits(&self, marks: &Marks) -> (Duration, Duration) {
+        let Some(cut) = marks.cut_from else {
+            return (Duration::ZERO, Duration::ZERO);
+        };
+        let away_until = marks
+            .restore_from
+            .map_or(self.answered, |back| back.min(self.answered));
+        let away = away_until.saturating_sub(self.sent.max(cut));
+        let after = marks.restore_from.map_or(Duration::ZERO, |back| {
+            self.answered.saturating_sub(self.sent.max(back))
+        });
+        (away, after)
+    }
+
     /// Sent once the cut was complete and answered before the restore began: the server
     /// had no database from start to end.
     pub fn cut_off_throughout(&self, marks: &Marks) -> bool {
@@ -242,11 +261,20 @@ pub fn judge(seen: &Seen, marks: &Marks, rules: &Rules) -> Verdict {
         } => (*status, *code, *retry_after),
         Answer::Broken(why) => return Verdict::Violation(format!("no answer: {why}")),
     };
-    if phase == Phase::Cut && seen.took() > rules.latency {
-        return Verdict::Violation(format!(
-            "took longer than {} s while the database was cut off",
-            rules.latency.as_secs_f64()
-        ));
+    if phase == Phase::Cut {
+        let (away, after) = seen.waits(marks);
+        if away > rules.latency {
+            return Verdict::Violation(format!(
+                "waited longer than {} s for an answer while the database was away",
+                rules.latency.as_secs_f64()
+            ));
+        }
+        if after > rules.latency {
+            return Verdict::Violation(format!(
+                "answered more than {} s after the database came back",
+                rules.latency.as_secs_f64()
+            ));
+        }
     }
     let kind = seen.kind;
     if status == kind.success() {
@@ -466,19 +494,31 @@ mod tests {
     }
 
     #[test]
-    fn no_request_overlapping_the_cut_takes_longer_than_the_bound() {
-        assert!(is_violation(&judged(Kind::Me, 9.0, 14.5, 503, DOWN)));
-        assert!(is_violation(&judged(
-            Kind::Ready,
-            11.0,
-            16.2,
-            503,
-            Some(NOT_READY)
-        )));
-        assert_eq!(
-            judged(Kind::Me, 11.0, 15.9, 503, DOWN),
-            Verdict::Unavailable
-        );
+    fn no_request_waits_longer_than_the_bound_without_the_database_nor_after_it() {
+        // A cut of 7 s, from 10 s to 17 s.
+        let marks = Marks {
+            restore_from: Some(s(17.0)),
+            restore_done: Some(s(17.1)),
+            ..outage()
+        };
+        let judged = |sent, answered, status, code| {
+            judge(
+                &seen(Kind::Me, sent, answered, status, code),
+                &marks,
+                &RULES,
+            )
+        };
+        assert!(is_violation(&judged(10.5, 16.0, 503, DOWN)));
+        assert_eq!(judged(11.0, 15.9, 503, DOWN), Verdict::Unavailable);
+        // In flight at the cut: only the time after it counts.
+        assert_eq!(judged(9.0, 14.5, 503, DOWN), Verdict::Unavailable);
+        assert!(is_violation(&judged(9.0, 15.5, 503, DOWN)));
+        // Still open at the restore: 4.5 s without the database, then 2 s with it.
+        assert_eq!(judged(12.5, 19.0, 200, None), Verdict::Success);
+        assert!(is_violation(&judged(16.0, 22.5, 200, None)));
+        assert!(is_violation(&judged(11.0, 17.0, 200, None)));
+        let open = seen(Kind::Me, 12.5, 19.0, 200, None);
+        assert_eq!(open.waits(&marks), (s(4.5), s(2.0)));
     }
 
     #[test]
