@@ -35,6 +35,12 @@ pub trait Workload: Send + Sync + 'static {
     fn cut_short(&self) -> bool {
         false
     }
+
+    /// When the client may take its next step, if it has to wait (it was answered 503
+    /// with a `Retry-After`). The wait is not part of the step's time.
+    fn not_before(&self, _client: &Self::Client) -> Option<Instant> {
+        None
+    }
 }
 
 /// How long a scenario runs, and how often each client steps.
@@ -147,6 +153,16 @@ impl Measurement {
 /// Runs `clients` of `workload` for `plan`'s warm-up and duration, all at once, and
 /// returns what they measured together.
 pub async fn run<W: Workload>(workload: W, clients: Vec<W::Client>, plan: Plan) -> Measurement {
+    run_keeping(workload, clients, plan).await.0
+}
+
+/// As [`run`], and gives back the clients, in no particular order, once they have
+/// stopped (to look at the state they were left in).
+pub async fn run_keeping<W: Workload>(
+    workload: W,
+    clients: Vec<W::Client>,
+    plan: Plan,
+) -> (Measurement, Vec<W::Client>) {
     let workload = Arc::new(workload);
     let measure_from = Instant::now() + plan.warmup;
     let mut tasks = JoinSet::new();
@@ -154,16 +170,20 @@ pub async fn run<W: Workload>(workload: W, clients: Vec<W::Client>, plan: Plan) 
         tasks.spawn(drive(Arc::clone(&workload), client, measure_from, plan));
     }
     let mut total = Measurement::default();
+    let mut stopped = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok(measured) => total.merge(&measured),
+            Ok((measured, client)) => {
+                total.merge(&measured);
+                stopped.push(client);
+            }
             Err(error) => total.fail(Failure::new(format!("a virtual client failed: {error}"))),
         }
     }
     if total.window.is_zero() {
         total.window = plan.duration;
     }
-    total
+    (total, stopped)
 }
 
 /// One virtual client's loop.
@@ -172,10 +192,13 @@ async fn drive<W: Workload>(
     mut client: W::Client,
     measure_from: Instant,
     plan: Plan,
-) -> Measurement {
+) -> (Measurement, W::Client) {
     let end = measure_from + plan.duration;
     let mut measured = Measurement::default();
     loop {
+        if let Some(at) = workload.not_before(&client) {
+            tokio::time::sleep_until(at.min(end)).await;
+        }
         let started = Instant::now();
         if started >= end || workload.cut_short() {
             break;
@@ -204,7 +227,7 @@ async fn drive<W: Workload>(
             tokio::time::sleep_until(started + pace).await;
         }
     }
-    measured
+    (measured, client)
 }
 
 #[cfg(test)]

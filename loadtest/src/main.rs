@@ -10,8 +10,9 @@
 //! - [`rss`]: the servers' memory read at an interval through a run.
 //! - [`users`]: accounts, sign-up, and the `X-Forwarded-For` addresses clients use.
 //! - [`client`]: one keep-alive HTTP/1 connection per virtual client, and its cookies.
-//! - [`server`], [`seed`], [`database`]: the backend process; sessions written straight
-//!   into a database before its server starts; the fresh database.
+//! - [`server`], [`seed`], [`database`], [`proxy`]: the backend process; sessions written
+//!   straight into a database before its server starts; the fresh database; a TCP proxy
+//!   between the server and PostgreSQL that can be cut and restored.
 //! - [`options`], [`machine`]: the flags; the host's cores, CPU and a process's memory.
 
 mod client;
@@ -19,6 +20,7 @@ mod database;
 mod load;
 mod machine;
 mod options;
+mod proxy;
 mod report;
 mod rss;
 mod scenarios;

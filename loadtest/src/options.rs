@@ -19,8 +19,8 @@ pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postg
 #[command(name = "loadtest", version)]
 pub struct Options {
     /// Scenarios to run, comma-separated; they run in the order listed here. `hostile`,
-    /// `soak`, `growth` and `crash` run only when named; the last three start servers and
-    /// databases of their own.
+    /// `soak`, `growth`, `crash` and `outage` run only when named; the last four start
+    /// servers and databases of their own.
     #[arg(
         long,
         value_enum,
@@ -29,8 +29,9 @@ pub struct Options {
     )]
     pub scenarios: Vec<ScenarioName>,
     /// Measured time of each scenario (`10s`, `500ms`, or seconds as a number) [default:
-    /// 10 s, 60 s for `soak`, 10 s of load before the kill for `crash`; with `--quick` 1 s,
-    /// 4 s for `soak`, 2 s for `crash`].
+    /// 10 s, 60 s for `soak`, 10 s of load before the kill for `crash`, 15 s without the
+    /// database for `outage`; with `--quick` 1 s, 4 s for `soak`, 2 s for `crash`, 6 s for
+    /// `outage`].
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
     /// Time each scenario runs before measuring starts.
@@ -60,16 +61,17 @@ pub struct Options {
     /// The server's `RUST_LOG` (`backend::app=info` is added: it logs the bound address).
     #[arg(long, default_value = "info")]
     pub rust_log: String,
-    /// `soak` and `crash`: users looping sign-in → reads → refresh → sign-out [default:
-    /// 200; 20 with `--quick`].
+    /// `soak`, `crash` and `outage`: users looping sign-in → reads → refresh → sign-out
+    /// [default: 200, 100 for `outage`; 20 with `--quick`].
     #[arg(long)]
     pub users: Option<usize>,
-    /// `soak`: readers of `/api/products` beside the users [default: 16; 4 with `--quick`].
+    /// `soak` and `outage`: readers of `/api/products` beside the users [default: 16, 8
+    /// for `outage`; 4 with `--quick`].
     #[arg(long)]
     pub readers: Option<usize>,
     /// `soak`: backend processes sharing one database, each user going from one to the
-    /// other between requests (more than one needs `--database postgres`; `crash` always
-    /// runs one).
+    /// other between requests (more than one needs `--database postgres`; `crash` and
+    /// `outage` always run one).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
     pub instances: u8,
     /// `growth`: stored sessions of each database, comma-separated (`1k,100k,1M`)
@@ -80,6 +82,12 @@ pub struct Options {
     /// memory, measured on the largest database [default: 10k; 1k with `--quick`].
     #[arg(long, value_parser = parse_count)]
     pub revoked: Option<u64>,
+    /// `outage`: how the server loses its database: `proxy` (a TCP proxy between them is
+    /// cut: connections closed, new ones refused) or `pg-ctl` (the local PostgreSQL
+    /// cluster is stopped with `pg_ctlcluster`, then started: every other client of that
+    /// server loses it too).
+    #[arg(long, value_enum, default_value = "proxy")]
+    pub outage: OutageKind,
 }
 
 /// A scenario, in the order they run.
@@ -108,6 +116,10 @@ pub enum ScenarioName {
     /// Users looping as in `soak` while the server is killed with SIGKILL, then a restart
     /// on the same database: what was answered before the crash still holds after it.
     Crash,
+    /// Users looping as in `soak` while PostgreSQL is cut off from the server, then
+    /// brought back: clear 503s, no hang, fail-closed access tokens, recovery without a
+    /// restart.
+    Outage,
 }
 
 impl ScenarioName {
@@ -123,13 +135,14 @@ impl ScenarioName {
             Self::Soak => "soak",
             Self::Growth => "growth",
             Self::Crash => "crash",
+            Self::Outage => "outage",
         }
     }
 
     /// Whether it runs on servers and databases of its own rather than the run's shared
     /// server.
     pub fn has_own_servers(self) -> bool {
-        matches!(self, Self::Soak | Self::Growth | Self::Crash)
+        matches!(self, Self::Soak | Self::Growth | Self::Crash | Self::Outage)
     }
 }
 
@@ -140,6 +153,38 @@ pub enum DatabaseKind {
     Sqlite,
     /// A fresh database on `--postgres-url`.
     Postgres,
+}
+
+/// How the `outage` scenario takes the database away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutageKind {
+    /// A TCP proxy between the server and PostgreSQL is cut, then restored.
+    Proxy,
+    /// The local PostgreSQL cluster is stopped, then started (`pg_ctlcluster`).
+    PgCtl,
+}
+
+impl OutageKind {
+    /// The name on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Proxy => "proxy",
+            Self::PgCtl => "pg-ctl",
+        }
+    }
+}
+
+/// `outage`'s phases, one after another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutagePlan {
+    /// Users start signing in one after another over this.
+    pub warmup: Duration,
+    /// Then the load runs this long with the database.
+    pub before: Duration,
+    /// Then this long without it.
+    pub cut: Duration,
+    /// Then this long with it back.
+    pub after: Duration,
 }
 
 /// The server's signing algorithm.
@@ -216,6 +261,31 @@ impl Options {
         }
     }
 
+    /// `outage`'s phases: sign-ins, load with the database, without it (`--duration`),
+    /// with it back.
+    pub fn outage_plan(&self) -> OutagePlan {
+        let (warmup, before, cut, after) = if self.quick {
+            // The cut outlasts the 5 s latency bound, so that a request that hangs until
+            // the database is back is seen.
+            (500, 1_000, 6_000, 3_500)
+        } else {
+            (5_000, 5_000, 15_000, 15_000)
+        };
+        OutagePlan {
+            warmup: self.warmup.unwrap_or(Duration::from_millis(warmup)),
+            before: Duration::from_millis(before),
+            cut: self.duration.unwrap_or(Duration::from_millis(cut)),
+            after: Duration::from_millis(after),
+        }
+    }
+
+    /// `outage`'s users and readers: half the soak's by default, a load the debug server
+    /// carries on two cores before any cut, so that what fails is the outage's doing.
+    pub fn outage_clients(&self) -> (usize, usize) {
+        let (users, readers) = if self.quick { (20, 4) } else { (100, 8) };
+        (self.users.unwrap_or(users), self.readers.unwrap_or(readers))
+    }
+
     /// `soak`'s users and readers (`crash` has the users alone).
     pub fn soak_clients(&self) -> (usize, usize) {
         let (users, readers) = if self.quick { (20, 4) } else { (200, 16) };
@@ -250,6 +320,14 @@ impl Options {
     pub fn check(&self) -> Result<(), String> {
         if self.instances > 1 && self.database != DatabaseKind::Postgres {
             return Err("--instances above 1 needs --database postgres".to_owned());
+        }
+        if self.scenarios.contains(&ScenarioName::Outage) && self.database != DatabaseKind::Postgres
+        {
+            return Err(
+                "the outage scenario needs --database postgres: it cuts the server off \
+                        from its PostgreSQL server (an embedded SQLite file cannot be)"
+                    .to_owned(),
+            );
         }
         Ok(())
     }
@@ -379,6 +457,29 @@ mod tests {
             Options::try_parse_from(["loadtest", "--instances", "2", "--database", "postgres"])
                 .unwrap();
         assert!(postgres.check().is_ok());
+    }
+
+    #[test]
+    fn the_outage_needs_postgres_and_its_cut_is_the_duration() {
+        let sqlite = Options::try_parse_from(["loadtest", "--scenarios", "outage"]).unwrap();
+        assert!(sqlite.check().unwrap_err().contains("--database postgres"));
+        let quick = Options::try_parse_from([
+            "loadtest",
+            "--quick",
+            "--scenarios",
+            "outage",
+            "--database",
+            "postgres",
+            "--outage",
+            "pg-ctl",
+        ])
+        .unwrap();
+        assert!(quick.check().is_ok());
+        assert_eq!(quick.outage, OutageKind::PgCtl);
+        assert_eq!(quick.outage_plan().cut, Duration::from_secs(6));
+        let long = Options::try_parse_from(["loadtest", "--duration", "20s"]).unwrap();
+        assert_eq!(long.outage_plan().cut, Duration::from_secs(20));
+        assert_eq!(long.outage, OutageKind::Proxy);
     }
 
     #[test]

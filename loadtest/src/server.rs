@@ -43,6 +43,8 @@ pub struct Launch<'a> {
     pub jwt_alg: JwtAlg,
     /// `ACCESS_TOKEN_TTL`, when not the server's default.
     pub access_token_ttl: Option<Duration>,
+    /// `REVOCATION_MAX_STALENESS`, when not the server's default.
+    pub revocation_max_staleness: Option<Duration>,
     /// `RUST_LOG`.
     pub rust_log: &'a str,
 }
@@ -92,6 +94,12 @@ impl Server {
             command.env(
                 "ACCESS_TOKEN_TTL",
                 humantime::format_duration(ttl).to_string(),
+            );
+        }
+        if let Some(limit) = launch.revocation_max_staleness {
+            command.env(
+                "REVOCATION_MAX_STALENESS",
+                humantime::format_duration(limit).to_string(),
             );
         }
         let child = command

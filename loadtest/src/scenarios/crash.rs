@@ -305,6 +305,7 @@ async fn run_on(
         jwt_secret: &secret,
         jwt_alg: options.jwt_alg,
         access_token_ttl: Some(ACCESS_TOKEN_TTL),
+        revocation_max_staleness: None,
         rust_log: &options.rust_log,
     };
     let first = Server::start(&launch("server-crash-1.log")).await?;

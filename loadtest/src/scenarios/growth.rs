@@ -139,6 +139,7 @@ async fn measure(
         jwt_secret: secret,
         jwt_alg: options.jwt_alg,
         access_token_ttl: None,
+        revocation_max_staleness: None,
         rust_log: &options.rust_log,
     };
     let mut server = Server::start(&launch).await?;

@@ -6,13 +6,14 @@
 //! [`run_scenario`]. Most scenarios share one server, started once; those that need
 //! servers of their own (`soak`: a short access-token lifetime, several instances on one
 //! database; `growth`: a seeded database per size; `crash`: a server killed and another
-//! started on its database) start them themselves, after the others, through
-//! [`run_with_own_servers`].
+//! started on its database; `outage`: a server whose PostgreSQL goes away and comes
+//! back) start them themselves, after the others, through [`run_with_own_servers`].
 
 mod crash;
 mod growth;
 mod hostile;
 mod login;
+mod outage;
 mod reads;
 mod refresh;
 mod soak;
@@ -134,6 +135,7 @@ async fn run_with_own_servers(
         ScenarioName::Soak => soak::run(options, dir, report).await,
         ScenarioName::Growth => growth::run(options, dir, report).await,
         ScenarioName::Crash => crash::run(options, dir, report).await,
+        ScenarioName::Outage => outage::run(options, dir, report).await,
         ScenarioName::Health
         | ScenarioName::Products
         | ScenarioName::Me
@@ -162,6 +164,7 @@ async fn run_on(
         jwt_secret: &secret,
         jwt_alg: options.jwt_alg,
         access_token_ttl: None,
+        revocation_max_staleness: None,
         rust_log: &options.rust_log,
     };
     let mut server = Server::start(&launch).await?;
@@ -205,7 +208,7 @@ async fn run_scenario(name: ScenarioName, context: &mut Context) -> anyhow::Resu
         ScenarioName::Refresh => refresh::run(context).await?,
         ScenarioName::Login => login::run(context).await?,
         ScenarioName::Hostile => hostile::run(context).await?,
-        ScenarioName::Soak | ScenarioName::Growth | ScenarioName::Crash => {
+        ScenarioName::Soak | ScenarioName::Growth | ScenarioName::Crash | ScenarioName::Outage => {
             anyhow::bail!("{} starts servers of its own", name.as_str())
         }
     };

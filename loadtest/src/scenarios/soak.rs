@@ -10,7 +10,9 @@
 //! as the SPA does, and counted. After the run, every `refresh_token_reuse` audit event is
 //! a session revoked by a false alarm: none is expected, and any is a problem.
 //!
-//! The `crash` scenario plays the same users, each keeping a [`Ledger`] of its sessions.
+//! The `crash` scenario plays the same users, each keeping a [`Ledger`] of its sessions;
+//! the `outage` scenario plays them too, with requests of its own that take a 503 as a
+//! browser would.
 
 pub mod journey;
 pub mod ledger;
@@ -46,14 +48,14 @@ pub const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15);
 /// A read answered 401 with an access token younger than its lifetime less this margin
 /// is a wrongful sign-out (the margin covers the time between the server signing the
 /// token and the client receiving it).
-const FRESHNESS_MARGIN: Duration = Duration::from_secs(2);
+pub(super) const FRESHNESS_MARGIN: Duration = Duration::from_secs(2);
 /// How often the servers' memory is read (every second with `--quick`).
 const RSS_EVERY: Duration = Duration::from_secs(10);
 const QUICK_RSS_EVERY: Duration = Duration::from_secs(1);
 /// The audit action of a refresh-token replay outside the grace window.
 pub const REUSE_ACTION: &str = "refresh_token_reuse";
 /// Distinct warnings and errors of the servers shown in the report.
-const LOGGED_SHOWN: usize = 5;
+pub(super) const LOGGED_SHOWN: usize = 5;
 /// The largest latency the per-request histograms hold, in microseconds.
 const MAX_LATENCY_MICROS: u64 = 60_000_000;
 
@@ -63,15 +65,15 @@ pub struct Visitor {
     account: Account,
     /// Its `X-Forwarded-For`, the same for every sign-in (one browser, one address).
     address: HeaderValue,
-    cookies: Cookies,
-    tabs: [Connection; 2],
+    pub(super) cookies: Cookies,
+    pub(super) tabs: [Connection; 2],
     /// The tab the next request goes out on: they take turns.
     next_tab: usize,
-    journey: Journey,
+    pub(super) journey: Journey,
     /// When the access token held was received.
-    access_since: Option<Instant>,
+    pub(super) access_since: Option<Instant>,
     /// When the first request may go (users start one after another over the warm-up).
-    start_at: Option<Instant>,
+    pub(super) start_at: Option<Instant>,
     /// What its sessions went through, when kept.
     ledger: Option<Arc<Mutex<Ledger>>>,
 }
@@ -148,24 +150,24 @@ impl Visitor {
     }
 
     /// The connection of the next request (the tabs, and so the instances, take turns).
-    fn tab(&mut self) -> &mut Connection {
+    pub(super) fn tab(&mut self) -> &mut Connection {
         let tab = self.next_tab;
         self.next_tab = 1 - tab;
         &mut self.tabs[tab]
     }
 
-    fn token_age(&self) -> Duration {
+    pub(super) fn token_age(&self) -> Duration {
         self.access_since
             .map_or(Duration::MAX, |since| since.elapsed())
     }
 
     /// Takes in a sign-in's or refresh's cookies, a new access token among them.
-    fn signed_in(&mut self, reply: &Reply) {
+    pub(super) fn signed_in(&mut self, reply: &Reply) {
         self.cookies.absorb(&reply.headers);
         self.access_since = Some(Instant::now());
     }
 
-    fn signed_out(&mut self) {
+    pub(super) fn signed_out(&mut self) {
         self.journey.signed_out();
         self.access_since = None;
     }
@@ -263,16 +265,7 @@ impl Soak {
     }
 
     async fn login(&self, visitor: &mut Visitor) -> Result<(), Failure> {
-        let mut request = post_json(paths::LOGIN, &visitor.account.credentials);
-        request
-            .headers_mut()
-            .insert(FORWARDED_FOR, visitor.address.clone());
-        // The device cookie of the previous sign-in, as a browser sends it.
-        if visitor.cookies.get(cookies::DEVICE).is_some() {
-            request
-                .headers_mut()
-                .insert(header::COOKIE, visitor.cookies.header(&[cookies::DEVICE])?);
-        }
+        let request = login_request(visitor)?;
         let reply = self.send(visitor, request).await?.expect(StatusCode::OK)?;
         visitor.signed_in(&reply);
         visitor.note(|ledger| ledger.started(&visitor.cookies));
@@ -364,21 +357,7 @@ impl Soak {
     }
 
     async fn logout(&self, visitor: &mut Visitor) -> Result<(), Failure> {
-        let csrf = visitor
-            .cookies
-            .get(cookies::CSRF)
-            .and_then(|csrf| HeaderValue::from_str(csrf).ok())
-            .ok_or_else(|| Failure::new("no CSRF cookie to send"))?;
-        let request = request(Method::POST, paths::LOGOUT)
-            .header(
-                header::COOKIE,
-                visitor
-                    .cookies
-                    .header(&[cookies::ACCESS, cookies::REFRESH, cookies::CSRF])?,
-            )
-            .header(CSRF_HEADER, csrf)
-            .body(Body::default())
-            .map_err(|e| Failure::new(format!("POST {}: {e}", paths::LOGOUT)))?;
+        let request = logout_request(&visitor.cookies)?;
         visitor.note(|ledger| ledger.sending(Pending::Logout));
         let reply = self.send(visitor, request).await?;
         let logged_out = reply.status == StatusCode::NO_CONTENT;
@@ -414,6 +393,37 @@ impl Workload for Soak {
             .record(action, started.elapsed(), outcome.is_ok());
         outcome
     }
+}
+
+/// `POST /api/auth/login` with the visitor's password from its own address, and the
+/// device cookie of its previous sign-in, as a browser sends it.
+pub fn login_request(visitor: &Visitor) -> Result<Request<Body>, Failure> {
+    let mut request = post_json(paths::LOGIN, &visitor.account.credentials);
+    request
+        .headers_mut()
+        .insert(FORWARDED_FOR, visitor.address.clone());
+    if visitor.cookies.get(cookies::DEVICE).is_some() {
+        request
+            .headers_mut()
+            .insert(header::COOKIE, visitor.cookies.header(&[cookies::DEVICE])?);
+    }
+    Ok(request)
+}
+
+/// `POST /api/auth/logout` with the session cookies of `jar` and the CSRF header.
+pub fn logout_request(jar: &Cookies) -> Result<Request<Body>, Failure> {
+    let csrf = jar
+        .get(cookies::CSRF)
+        .and_then(|csrf| HeaderValue::from_str(csrf).ok())
+        .ok_or_else(|| Failure::new("no CSRF cookie to send"))?;
+    request(Method::POST, paths::LOGOUT)
+        .header(
+            header::COOKIE,
+            jar.header(&[cookies::ACCESS, cookies::REFRESH, cookies::CSRF])?,
+        )
+        .header(CSRF_HEADER, csrf)
+        .body(Body::default())
+        .map_err(|e| Failure::new(format!("POST {}: {e}", paths::LOGOUT)))
 }
 
 /// `GET path` with the access cookie of `jar`.
@@ -472,6 +482,7 @@ async fn run_on(
             jwt_secret: &secret,
             jwt_alg: options.jwt_alg,
             access_token_ttl: Some(ACCESS_TOKEN_TTL),
+            revocation_max_staleness: None,
             rust_log: &options.rust_log,
         };
         servers.push(Server::start(&launch).await?);
@@ -633,7 +644,7 @@ fn instance_name(index: usize, instances: usize) -> String {
 }
 
 /// The first `count` lines that differ in more than their fields (`key=value`), each once.
-fn first_distinct(lines: &[String], count: usize) -> Vec<&str> {
+pub(super) fn first_distinct(lines: &[String], count: usize) -> Vec<&str> {
     let mut seen = std::collections::BTreeSet::new();
     lines
         .iter()
