@@ -200,12 +200,12 @@ impl Sessions {
         let successor = self.refresh_tokens.successor(presented);
         let successor_hash = refresh_token::hash(&successor);
 
-        if let Some(session) = self
+        if let Some((session, user)) = self
             .store
             .rotate_refresh_token(&old_hash, &successor_hash, now)
             .await?
         {
-            return self.issue_for_session(session, successor, now).await;
+            return self.issue_for_user(session, user, successor, now).await;
         }
 
         let Some(known) = self.store.refresh_token_state(&old_hash).await? else {
@@ -246,7 +246,20 @@ impl Sessions {
         now: i64,
     ) -> Result<IssuedTokens, Error> {
         // Role and disabled state are read fresh, so a role change applies at this refresh.
-        match self.store.user_by_id(&session.user_id).await? {
+        let user = self.store.user_by_id(&session.user_id).await?;
+        self.issue_for_user(session, user, refresh_token, now).await
+    }
+
+    /// Tokens for `session` of `user`, unless the account is gone or disabled: then the
+    /// session is revoked.
+    async fn issue_for_user(
+        &self,
+        session: SessionRow,
+        user: Option<UserRow>,
+        refresh_token: String,
+        now: i64,
+    ) -> Result<IssuedTokens, Error> {
+        match user {
             Some(user) if user.disabled_at.is_none() => {
                 self.issue(user, session, refresh_token, now)
             }

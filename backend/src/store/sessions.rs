@@ -1,6 +1,6 @@
 //! The `sessions` and `refresh_tokens` tables.
 
-use super::{Store, account_tokens};
+use super::{Store, UserRow, account_tokens, users};
 
 /// A session as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -176,14 +176,14 @@ impl Store {
     /// The guarded `UPDATE` is the gate: of any number of concurrent calls with the same
     /// token, exactly one finds `rotated_at IS NULL` and goes on to insert the successor;
     /// the others get `None`. The session must be live and unexpired, also when a
-    /// revocation commits while this runs (the last statement re-checks the session row
-    /// under its lock).
+    /// revocation commits while this runs (the `UPDATE` of the session row re-checks it
+    /// under its lock). Returns the session and its user as of the rotation.
     pub async fn rotate_refresh_token(
         &self,
         old_hash: &str,
         new_hash: &str,
         now: i64,
-    ) -> sqlx::Result<Option<SessionRow>> {
+    ) -> sqlx::Result<Option<(SessionRow, Option<UserRow>)>> {
         let mut tx = self.writes.begin().await?;
         let rotated: Option<(String,)> = sqlx::query_as(
             "UPDATE refresh_tokens SET rotated_at = $1 \
@@ -208,7 +208,7 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let session = sqlx::query_as(&format!(
+        let session: Option<SessionRow> = sqlx::query_as(&format!(
             "UPDATE sessions SET last_used_at = $1 WHERE id = $2 AND revoked_at IS NULL \
              AND expires_at > $1 RETURNING {COLUMNS}"
         ))
@@ -216,16 +216,21 @@ impl Store {
         .bind(&session_id)
         .fetch_optional(&mut *tx)
         .await?;
-        match session {
-            Some(session) => {
-                tx.commit().await?;
-                Ok(Some(session))
-            }
-            None => {
-                tx.rollback().await?;
-                Ok(None)
-            }
-        }
+        let Some(session) = session else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        // Read before the commit: a rotation answered with an error once committed would
+        // leave the client holding a spent token, whose next use counts as reuse.
+        let user = sqlx::query_as(&format!(
+            "SELECT {} FROM users WHERE id = $1",
+            users::COLUMNS
+        ))
+        .bind(&session.user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some((session, user)))
     }
 
     /// Looks up any refresh token ever issued, by hash.

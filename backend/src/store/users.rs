@@ -40,7 +40,8 @@ pub struct NewUser<'a> {
     pub now: i64,
 }
 
-const COLUMNS: &str = "id, email, password_hash, role, created_at, disabled_at, \
+/// The columns of a [`UserRow`].
+pub(super) const COLUMNS: &str = "id, email, password_hash, role, created_at, disabled_at, \
      email_verified_at, totp_secret, totp_enabled_at";
 
 impl Store {
