@@ -224,6 +224,7 @@ impl Application {
         let limits = Limits::new(
             self.state.config.max_connections,
             self.state.config.header_read_timeout,
+            self.state.config.write_timeout,
         );
         tracing::info!(
             %addr,

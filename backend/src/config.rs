@@ -163,6 +163,8 @@ pub struct Config {
     /// Longest wait for a request's head, and longest idle time of a kept-alive
     /// connection, before the connection is closed.
     pub header_read_timeout: Duration,
+    /// Longest time an answer may go without the client taking any of its bytes.
+    pub write_timeout: Duration,
     /// Client connections open at once (fewer when file descriptors are short).
     pub max_connections: usize,
     /// The site's origin as users see it (`https://app.example.com`), for links in emails.
@@ -252,6 +254,7 @@ impl Config {
             revocation_max_staleness: args.revocation_max_staleness,
             request_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(30),
             max_connections: 16_384,
             public_url,
             mail_url,

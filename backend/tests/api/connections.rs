@@ -66,12 +66,13 @@ async fn a_request_head_that_never_ends_is_cut_off_after_the_header_timeout() {
 #[tokio::test]
 async fn a_head_sent_a_byte_at_a_time_is_cut_off_however_lively() {
     let app = spawn_app_with(&[], |config| config.header_read_timeout = HEAD_LIMIT).await;
+    // Taken before connecting: the server's deadline starts when it accepts.
+    let started = Instant::now();
     let mut stream = connect(&app).await;
     stream
         .write_all(b"GET /api/health HTTP/1.1\r\n")
         .await
         .unwrap();
-    let started = Instant::now();
     // One header byte every 50 ms, never the blank line that ends the head: a read
     // inactivity timer would never fire; a deadline on the whole head does.
     let closed_after = loop {
@@ -159,4 +160,32 @@ async fn a_body_that_never_arrives_gets_the_json_timeout_error() {
     let text = String::from_utf8_lossy(&received);
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains("\"timeout\""), "{text}");
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_its_answers_loses_its_connection() {
+    let app = spawn_app_with(&[], |config| {
+        config.max_connections = 1;
+        config.write_timeout = HEAD_LIMIT;
+        config.header_read_timeout = Duration::from_secs(60);
+    })
+    .await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket.connect(app.addr).await.unwrap();
+    // Hundreds of large answers asked for at once and none read: the server's writes
+    // fill both sides' buffers and wait.
+    let one = b"GET /api/openapi.json HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    let many: Vec<u8> = one.iter().copied().cycle().take(one.len() * 300).collect();
+    stalled.write_all(&many).await.unwrap();
+
+    // It holds the only connection slot until its stalled answer times out; then the
+    // next client is served.
+    let mut next = connect(&app).await;
+    next.write_all(HEALTH).await.unwrap();
+    let (received, _) = read_until(&mut next, |received| received.len() >= 12).await;
+    assert!(
+        received.starts_with(b"HTTP/1.1 200"),
+        "the next client is still waiting behind a client that reads nothing"
+    );
 }
