@@ -12,7 +12,8 @@
 //!
 //! The 19 MiB of each hash is a buffer taken from a pool and given back, never freed: the
 //! allocator would otherwise keep the freed blocks in per-thread arenas, and a login flood
-//! left the process at ~600 MiB where it now stays near `workers` × 19 MiB.
+//! left the process at ~600 MiB where it now stays near `workers` × 19 MiB. A buffer is
+//! wiped as soon as its hash is done.
 
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock, Mutex, mpsc};
@@ -66,6 +67,9 @@ fn with_buffer<T>(hash: impl FnOnce(&mut [Block]) -> T) -> T {
     let mut buffer =
         taken.unwrap_or_else(|| vec![Block::default(); params().block_count()].into_boxed_slice());
     let result = hash(&mut buffer);
+    // Its blocks derive from the password: wiped before it waits for the next hash (about
+    // 2 ms against the hash's tens), so memory read later holds none of them.
+    buffer.fill(Block::default());
     BUFFERS
         .lock()
         .unwrap_or_else(|e| e.into_inner())

@@ -136,9 +136,14 @@ impl Store {
         Ok(())
     }
 
-    /// Answers when the database does.
+    /// Answers when the database does: on SQLite, both the readers and the one writer
+    /// (which a lock held by another process, or a full disk, can leave stuck).
     pub async fn ping(&self) -> sqlx::Result<()> {
-        sqlx::query("SELECT 1").execute(&self.reads).await.map(drop)
+        sqlx::query("SELECT 1").execute(&self.reads).await?;
+        if self.is_sqlite {
+            sqlx::query("SELECT 1").execute(&self.writes).await?;
+        }
+        Ok(())
     }
 
     /// The database server's clock, Unix milliseconds (SQLite's is this host's).
@@ -181,12 +186,18 @@ async fn pool(
 }
 
 /// Adds `mode=rwc` so that a missing database file is created, and creates its folder.
+/// An in-memory database is refused: each of the server's connections would open one of
+/// its own.
 fn sqlite_url(url: &str) -> anyhow::Result<String> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let path = rest.split('?').next().unwrap_or_default();
-    if !path.is_empty()
-        && path != ":memory:"
-        && let Some(parent) = std::path::Path::new(path).parent()
+    if path.is_empty() || path == ":memory:" || url.contains("mode=memory") {
+        anyhow::bail!(
+            "DATABASE_URL names an in-memory SQLite database, which the server's connections \
+             cannot share: name a file (sqlite://data/app.db)"
+        );
+    }
+    if let Some(parent) = std::path::Path::new(path).parent()
         && !parent.as_os_str().is_empty()
     {
         std::fs::create_dir_all(parent)?;
@@ -235,6 +246,23 @@ fn on_constraint(error: sqlx::Error, constraint: &UniqueConstraint) -> InsertErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_in_memory_sqlite_database_is_refused_with_a_reason() {
+        for url in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite://app.db?mode=memory",
+        ] {
+            let error = sqlite_url(url).unwrap_err().to_string();
+            assert!(error.contains("in-memory"), "{url}: {error}");
+        }
+        assert!(
+            sqlite_url("sqlite://app.db")
+                .unwrap()
+                .ends_with("app.db?mode=rwc")
+        );
+    }
 
     /// On SQLite, a write sent to the readers fails instead of contending with the one
     /// writer; the writer's commits are what the readers see next.
