@@ -50,10 +50,15 @@ const POSTGRES_TIMEOUTS: [&str; 3] = [
 /// tens of milliseconds on refreshes under load; so on SQLite `writes` is a single
 /// connection that writers queue for in order, and the `reads` connections are
 /// `query_only`, so that a write sent to them fails loudly instead of contending.
+///
+/// The revoked-session poll has a connection of its own (`poller`): queued behind requests
+/// in an overloaded pool, it would let the set grow older than `REVOCATION_MAX_STALENESS`
+/// and every access-token request would be refused while the database is up.
 #[derive(Clone)]
 pub struct Store {
     reads: AnyPool,
     writes: AnyPool,
+    poller: AnyPool,
     is_sqlite: bool,
 }
 
@@ -99,6 +104,7 @@ impl Store {
             return Ok(Self {
                 reads: pool.clone(),
                 writes: pool,
+                poller: self::pool(&options, 1, &POSTGRES_TIMEOUTS).await?,
                 is_sqlite,
             });
         }
@@ -106,9 +112,11 @@ impl Store {
         // run beside it.
         let writes = pool(&options, 1, &SQLITE_WRITER).await?;
         let reads = pool(&options, SQLITE_READERS, &SQLITE_READER).await?;
+        let poller = pool(&options, 1, &SQLITE_READER).await?;
         Ok(Self {
             reads,
             writes,
+            poller,
             is_sqlite,
         })
     }
@@ -153,7 +161,7 @@ impl Store {
         } else {
             "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
         };
-        let (now,): (i64,) = sqlx::query_as(sql).fetch_one(&self.reads).await?;
+        let (now,): (i64,) = sqlx::query_as(sql).fetch_one(&self.poller).await?;
         Ok(now)
     }
 
@@ -161,6 +169,7 @@ impl Store {
     pub async fn close(&self) {
         self.reads.close().await;
         self.writes.close().await;
+        self.poller.close().await;
     }
 }
 
@@ -286,6 +295,27 @@ mod tests {
             .unwrap();
         assert_eq!(count, 1);
         assert_eq!(store.writes.options().get_max_connections(), 1);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn the_revocation_poll_is_not_queued_behind_requests() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("store.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        // Requests hold every reader and the writer.
+        let mut held = vec![store.writes.acquire().await.unwrap()];
+        for _ in 0..SQLITE_READERS {
+            held.push(store.reads.acquire().await.unwrap());
+        }
+        let polled = tokio::time::timeout(Duration::from_secs(1), async {
+            store.database_time_ms().await?;
+            store.revoked_since(0).await
+        })
+        .await;
+        assert!(matches!(polled, Ok(Ok(_))), "{polled:?}");
+        drop(held);
         store.close().await;
     }
 }

@@ -315,7 +315,7 @@ impl Store {
     pub async fn revoked_since(&self, since: i64) -> sqlx::Result<Vec<(String, i64)>> {
         sqlx::query_as("SELECT id, revoked_at FROM sessions WHERE revoked_at >= $1")
             .bind(since)
-            .fetch_all(&self.reads)
+            .fetch_all(&self.poller)
             .await
     }
 
