@@ -226,9 +226,10 @@ impl Application {
             self.state.config.header_read_timeout,
             self.state.config.write_timeout,
         );
+        // The address last: scripts read the line's end.
         tracing::info!(
-            %addr,
             max_connections = limits.max_connections,
+            %addr,
             "listening"
         );
         connections::serve(self.listener, app, limits, shutdown).await;

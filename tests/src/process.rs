@@ -58,9 +58,12 @@ impl BackendProcess {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if line.contains("listening")
-                    && let Some(addr) = line.split("addr=").nth(1)
+                    && let Some(addr) = line
+                        .split("addr=")
+                        .nth(1)
+                        .and_then(|rest| rest.split_whitespace().next())
                 {
-                    let _ = addr_tx.send(addr.trim().to_owned());
+                    let _ = addr_tx.send(addr.to_owned());
                 }
                 let mut log = sink.lock().unwrap();
                 log.push_str(&line);
