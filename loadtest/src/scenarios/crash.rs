@@ -277,14 +277,7 @@ impl Findings {
 
 /// Runs the crash on a database of its own and adds its row and section to `report`.
 pub async fn run(options: &Options, dir: &Path, report: &mut Report) -> anyhow::Result<()> {
-    let dir = dir.join("crash");
-    std::fs::create_dir_all(&dir)?;
-    let database = FreshDatabase::create(options.database, &dir, &options.postgres_url).await?;
-    let ran = run_on(options, &dir, &database, report).await;
-    if let Err(error) = database.remove().await {
-        eprintln!("loadtest: {error:#}");
-    }
-    ran
+    super::with_own_database(options, dir, "crash", report, run_on).await
 }
 
 async fn run_on(

@@ -124,6 +124,30 @@ pub async fn run_all(options: &Options) -> anyhow::Result<Report> {
     Ok(report)
 }
 
+/// Runs `scenario` on a fresh database of its own in the folder `dir/name`, dropped
+/// afterwards (a failure to drop it is printed, not returned).
+pub async fn with_own_database(
+    options: &Options,
+    dir: &std::path::Path,
+    name: &str,
+    report: &mut Report,
+    scenario: impl AsyncFnOnce(
+        &Options,
+        &std::path::Path,
+        &FreshDatabase,
+        &mut Report,
+    ) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let dir = dir.join(name);
+    std::fs::create_dir_all(&dir)?;
+    let database = FreshDatabase::create(options.database, &dir, &options.postgres_url).await?;
+    let ran = scenario(options, &dir, &database, report).await;
+    if let Err(error) = database.remove().await {
+        eprintln!("loadtest: {error:#}");
+    }
+    ran
+}
+
 /// Runs a scenario that starts its own servers on databases of its own.
 async fn run_with_own_servers(
     name: ScenarioName,

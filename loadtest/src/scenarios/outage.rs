@@ -619,14 +619,7 @@ pub async fn run(options: &Options, dir: &Path, report: &mut Report) -> anyhow::
     if options.database != DatabaseKind::Postgres {
         anyhow::bail!("the outage scenario needs --database postgres");
     }
-    let dir = dir.join("outage");
-    std::fs::create_dir_all(&dir)?;
-    let database = FreshDatabase::create(options.database, &dir, &options.postgres_url).await?;
-    let ran = run_on(options, &dir, &database, report).await;
-    if let Err(error) = database.remove().await {
-        eprintln!("loadtest: {error:#}");
-    }
-    ran
+    super::with_own_database(options, dir, "outage", report, run_on).await
 }
 
 async fn run_on(

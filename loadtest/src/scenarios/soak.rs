@@ -449,14 +449,7 @@ pub fn refresh_cookie(reply: &Reply) -> Option<String> {
 
 /// Runs the soak on a database of its own and adds its rows and sections to `report`.
 pub async fn run(options: &Options, dir: &Path, report: &mut Report) -> anyhow::Result<()> {
-    let dir = dir.join("soak");
-    std::fs::create_dir_all(&dir)?;
-    let database = FreshDatabase::create(options.database, &dir, &options.postgres_url).await?;
-    let ran = run_on(options, &dir, &database, report).await;
-    if let Err(error) = database.remove().await {
-        eprintln!("loadtest: {error:#}");
-    }
-    ran
+    super::with_own_database(options, dir, "soak", report, run_on).await
 }
 
 async fn run_on(
