@@ -88,7 +88,7 @@ impl From<sqlx::Error> for Error {
 }
 
 /// Errors that mean "the database cannot be reached right now", as opposed to bugs.
-fn is_unavailable(error: &sqlx::Error) -> bool {
+pub(crate) fn is_unavailable(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed

@@ -21,6 +21,7 @@ pub mod views;
 use std::time::Duration;
 
 use std::ops::Deref;
+use std::sync::Arc;
 
 use axum::extract::{FromRef, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
@@ -44,9 +45,15 @@ use cookies::CookiePolicy;
 use error::ApiError;
 
 /// What handlers reach: the application's state and, for the HTTP layer alone, the
-/// cookie policy. It derefs to [`AppState`], which flows take.
+/// cookie policy. It derefs to [`HttpParts`], which derefs to [`AppState`], which flows
+/// take. Every middleware and handler of a request takes a clone: one reference count,
+/// where a clone of the parts themselves counted a reference for each pool, queue and
+/// key of every flow (a fifth of a bare route's throughput, BENCHMARKS.md).
 #[derive(Clone)]
-pub struct HttpState {
+pub struct HttpState(Arc<HttpParts>);
+
+/// What an [`HttpState`] holds.
+pub struct HttpParts {
     app: AppState,
     /// Names and attributes of the cookies.
     pub cookies: CookiePolicy,
@@ -56,11 +63,19 @@ impl HttpState {
     /// The HTTP layer's state over the application's.
     pub fn new(app: AppState) -> Self {
         let cookies = CookiePolicy::new(app.config.cookie_secure);
-        Self { app, cookies }
+        Self(Arc::new(HttpParts { app, cookies }))
     }
 }
 
 impl Deref for HttpState {
+    type Target = HttpParts;
+
+    fn deref(&self) -> &HttpParts {
+        &self.0
+    }
+}
+
+impl Deref for HttpParts {
     type Target = AppState;
 
     fn deref(&self) -> &AppState {

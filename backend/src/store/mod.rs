@@ -8,6 +8,7 @@ mod audit;
 mod keys;
 mod mfa;
 mod passkeys;
+mod rotations;
 mod sessions;
 mod throttle;
 mod users;
@@ -59,6 +60,7 @@ pub struct Store {
     reads: AnyPool,
     writes: AnyPool,
     poller: AnyPool,
+    rotations: rotations::Rotations,
     is_sqlite: bool,
 }
 
@@ -103,6 +105,7 @@ impl Store {
             let pool = pool(&options, POSTGRES_CONNECTIONS, &POSTGRES_TIMEOUTS).await?;
             return Ok(Self {
                 reads: pool.clone(),
+                rotations: rotations::Rotations::start(pool.clone()),
                 writes: pool,
                 poller: self::pool(&options, 1, &POSTGRES_TIMEOUTS).await?,
                 is_sqlite,
@@ -115,6 +118,7 @@ impl Store {
         let poller = pool(&options, 1, &SQLITE_READER).await?;
         Ok(Self {
             reads,
+            rotations: rotations::Rotations::start(writes.clone()),
             writes,
             poller,
             is_sqlite,

@@ -1,6 +1,6 @@
 //! The `sessions` and `refresh_tokens` tables.
 
-use super::{Store, UserRow, account_tokens, users};
+use super::{Store, UserRow, account_tokens};
 
 /// A session as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -56,7 +56,8 @@ pub struct ActingSession<'a> {
 const HELD_SESSION: &str = "WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL \
      AND expires_at > $3 AND created_at >= $4";
 
-const COLUMNS: &str =
+/// The columns of a [`SessionRow`].
+pub(super) const COLUMNS: &str =
     "id, user_id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip";
 
 impl Store {
@@ -173,64 +174,18 @@ impl Store {
 
     /// Atomically replaces the session's current refresh token `old_hash` by `new_hash`.
     ///
-    /// The guarded `UPDATE` is the gate: of any number of concurrent calls with the same
-    /// token, exactly one finds `rotated_at IS NULL` and goes on to insert the successor;
-    /// the others get `None`. The session must be live and unexpired, also when a
-    /// revocation commits while this runs (the `UPDATE` of the session row re-checks it
-    /// under its lock). Returns the session and its user as of the rotation.
+    /// Of any number of concurrent calls with the same token, exactly one finds it current
+    /// and gets the session; the others get `None`. The session must be live and
+    /// unexpired, also when a revocation commits while this runs. Returns the session and
+    /// its user as of the rotation. Rotations waiting for the database run together in one
+    /// transaction (`store::rotations`).
     pub async fn rotate_refresh_token(
         &self,
         old_hash: &str,
         new_hash: &str,
         now: i64,
     ) -> sqlx::Result<Option<(SessionRow, Option<UserRow>)>> {
-        let mut tx = self.writes.begin().await?;
-        let rotated: Option<(String,)> = sqlx::query_as(
-            "UPDATE refresh_tokens SET rotated_at = $1 \
-             WHERE token_hash = $2 AND rotated_at IS NULL AND EXISTS \
-               (SELECT 1 FROM sessions s WHERE s.id = refresh_tokens.session_id \
-                AND s.revoked_at IS NULL AND s.expires_at > $1) \
-             RETURNING session_id",
-        )
-        .bind(now)
-        .bind(old_hash)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((session_id,)) = rotated else {
-            tx.rollback().await?;
-            return Ok(None);
-        };
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, session_id, issued_at) VALUES ($1, $2, $3)",
-        )
-        .bind(new_hash)
-        .bind(&session_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let session: Option<SessionRow> = sqlx::query_as(&format!(
-            "UPDATE sessions SET last_used_at = $1 WHERE id = $2 AND revoked_at IS NULL \
-             AND expires_at > $1 RETURNING {COLUMNS}"
-        ))
-        .bind(now)
-        .bind(&session_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(session) = session else {
-            tx.rollback().await?;
-            return Ok(None);
-        };
-        // Read before the commit: a rotation answered with an error once committed would
-        // leave the client holding a spent token, whose next use counts as reuse.
-        let user = sqlx::query_as(&format!(
-            "SELECT {} FROM users WHERE id = $1",
-            users::COLUMNS
-        ))
-        .bind(&session.user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Some((session, user)))
+        self.rotations.rotate(old_hash, new_hash, now).await
     }
 
     /// Looks up any refresh token ever issued, by hash.
