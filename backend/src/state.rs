@@ -17,7 +17,8 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::Store;
 
-/// Shared state of the server (cheap to clone).
+/// Shared state of the server. Cloning it counts a reference for each of its parts;
+/// requests reach it through `http::HttpState`, one reference for all.
 #[derive(Clone)]
 pub struct AppState {
     /// Validated configuration.

@@ -23,7 +23,7 @@ use std::time::Duration;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use axum::extract::{FromRef, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -80,12 +80,6 @@ impl Deref for HttpParts {
 
     fn deref(&self) -> &AppState {
         &self.app
-    }
-}
-
-impl FromRef<HttpState> for AppState {
-    fn from_ref(state: &HttpState) -> Self {
-        state.app.clone()
     }
 }
 

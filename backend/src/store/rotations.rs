@@ -20,20 +20,25 @@
 //!   committed: its successor would reach nobody, and the client's next use of the old
 //!   token, after the grace window, would count as theft. Those gone when the batch
 //!   starts are dropped; if one goes while the batch runs, the batch is rolled back and
-//!   run again without it.
-//! - No rotation waits longer than [`MAX_WAIT`] (the pool's own acquire timeout) for its
-//!   batch to start: past that it is answered "database unavailable" (503), as it was
-//!   when it waited for a connection itself. So the database being down fails refreshes
-//!   within seconds rather than queueing them, and a rotation's time is never older than
-//!   that when it commits.
-//! - Should the task ever stop, each rotation runs on its own, as the task would run it.
+//!   run again without it (only one that goes during the commit itself is committed).
+//! - No rotation waits longer than [`MAX_WAIT`] (the pool's own acquire timeout) for an
+//!   attempt of its batch to start, and a batch's attempts together end within
+//!   [`MAX_WAIT`]: past either it is answered "database unavailable" (503), as it was when
+//!   it waited for a connection itself. So the database being down or stuck fails
+//!   refreshes within seconds rather than queueing them, and a rotation's time is never
+//!   older than [`MAX_WAIT`] when its attempt starts.
+//! - A batch that PostgreSQL ends to break a deadlock runs again ([`is_deadlock`]).
+//! - Should the task ever stop, each rotation runs on its own, in a transaction of its
+//!   own (without the deadlock retry).
 //!
-//! The batch carries one time, the latest of its rotations' (all read from the server's
-//! clock moments before): the time a token was rotated decides the reuse grace.
+//! The batch carries one time, the latest of its rotations' (each read from the server's
+//! clock when its request came, at most [`MAX_WAIT`] before): the time a token was
+//! rotated decides the reuse grace.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection as _, Transaction};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -167,37 +172,51 @@ async fn run(writes: AnyPool, mut waiting: mpsc::UnboundedReceiver<Rotation>) {
                 continue;
             }
         };
-        let started = Instant::now();
         while batch.len() < MAX_BATCH
             && let Ok(next) = waiting.try_recv()
         {
-            if next.expired(started) {
-                let _ = next.done.send(Err(sqlx::Error::PoolTimedOut));
-            } else {
-                batch.push(next);
-            }
+            batch.push(next);
         }
         run_batch(&mut connection, batch).await;
     }
 }
 
-/// Runs `batch` in one transaction and answers each rotation; rotations whose requests
-/// are gone are left out, also when they go while it runs (it then runs again without
-/// them).
-async fn run_batch(connection: &mut AnyConnection, mut batch: Vec<Rotation>) {
+/// Runs `batch` in one transaction and answers each rotation. Each attempt leaves out
+/// rotations whose requests are gone (also when they go while it runs: it then runs again
+/// without them) and refuses those that have waited longer than [`MAX_WAIT`]; all
+/// attempts together end within [`MAX_WAIT`], after which the connection is closed (its
+/// state unknown) and what is left is answered 503.
+async fn run_batch(connection: &mut PoolConnection<Any>, mut batch: Vec<Rotation>) {
+    let deadline = Instant::now() + MAX_WAIT;
     let mut deadlocks = 0;
     loop {
-        batch.retain(|rotation| !rotation.done.is_closed());
+        let now = Instant::now();
+        let (expired, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut batch)
+            .into_iter()
+            .filter(|rotation| !rotation.done.is_closed())
+            .partition(|rotation| rotation.expired(now));
+        for rotation in expired {
+            let _ = rotation.done.send(Err(sqlx::Error::PoolTimedOut));
+        }
+        batch = waiting;
         if batch.is_empty() {
             return;
         }
         let requests: Vec<&Request> = batch.iter().map(|r| &r.request).collect();
-        let outcome = match rotate_together(connection, &requests).await {
-            Ok((tx, _)) if batch.iter().any(|r| r.done.is_closed()) => {
-                tx.rollback().await.map(|()| None)
+        let attempt = async {
+            match rotate_together(connection, &requests).await? {
+                (tx, _) if batch.iter().any(|r| r.done.is_closed()) => {
+                    tx.rollback().await.map(|()| None)
+                }
+                (tx, results) => finish(tx, &results).await.map(|()| Some(results)),
             }
-            Ok((tx, results)) => finish(tx, &results).await.map(|()| Some(results)),
-            Err(error) => Err(error),
+        };
+        let outcome = match tokio::time::timeout_at(deadline, attempt).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                connection.close_on_drop();
+                Err(sqlx::Error::PoolTimedOut)
+            }
         };
         match outcome {
             Ok(Some(results)) => {
@@ -349,8 +368,9 @@ fn touch_sessions(tokens: &[&str]) -> String {
     )
 }
 
-/// Sizes of the `IN` lists: rounded up to a power of two, so that a few statements, each
-/// prepared once per connection, serve every batch size.
+/// Sizes of the `IN` lists: rounded up to a power of two, so that fewer statements, each
+/// prepared once per connection, serve every batch size (the insert of successors has one
+/// form for each number of rows).
 fn padded(len: usize) -> usize {
     len.next_power_of_two()
 }
@@ -574,6 +594,37 @@ mod tests {
             .map(|(token, _, _)| token)
             .collect();
         assert_eq!(rotated, ["old-1"]);
+        store.close().await;
+    }
+
+    /// A batch stuck behind another process's write lock (SQLite would wait 5 s for it)
+    /// is answered "database unavailable" when its time is up, and changes nothing; the
+    /// next rotation, once the lock is gone, runs on a new connection.
+    #[tokio::test]
+    async fn a_stuck_batch_is_answered_when_its_time_is_up() {
+        let (dir, store, _ids) = sessions(1).await;
+        let url = format!("sqlite://{}", dir.path().join("store.db").display());
+        let mut other = <AnyConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut other)
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let error = store
+            .rotate_refresh_token("old-0", "new-0", 1000)
+            .await
+            .unwrap_err();
+        let waited = started.elapsed();
+        assert!(matches!(error, sqlx::Error::PoolTimedOut), "{error}");
+        assert!(
+            waited >= MAX_WAIT && waited < MAX_WAIT + Duration::from_secs(1),
+            "{waited:?}"
+        );
+        sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+        let rotated = store.rotate_refresh_token("old-0", "new-0", 1001).await;
+        assert!(rotated.unwrap().is_some());
         store.close().await;
     }
 
