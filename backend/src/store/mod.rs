@@ -256,6 +256,25 @@ fn on_constraint(error: sqlx::Error, constraint: &UniqueConstraint) -> InsertErr
     }
 }
 
+/// A store on a SQLite file of its own, migrated, for unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Store;
+
+    /// The URL of the database file in `dir`.
+    pub fn sqlite_url(dir: &tempfile::TempDir) -> String {
+        format!("sqlite://{}", dir.path().join("store.db").display())
+    }
+
+    /// A fresh, migrated store in a folder that lives as long as the returned handle.
+    pub async fn fresh_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&sqlite_url(&dir)).await.unwrap();
+        store.migrate().await.unwrap();
+        (dir, store)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,10 +300,7 @@ mod tests {
     /// writer; the writer's commits are what the readers see next.
     #[tokio::test]
     async fn sqlite_readers_only_read_and_see_the_writers_commits() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("store.db").display());
-        let store = Store::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
+        let (_dir, store) = testing::fresh_store().await;
 
         let write = "INSERT INTO throttle_locks (scope, subject, touched_at) VALUES ('ip', 'x', 1)";
         let refused = sqlx::query(write).execute(&store.reads).await.unwrap_err();
@@ -304,10 +320,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_revocation_poll_is_not_queued_behind_requests() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("store.db").display());
-        let store = Store::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
+        let (_dir, store) = testing::fresh_store().await;
         // Requests hold every reader and the writer.
         let mut held = vec![store.writes.acquire().await.unwrap()];
         for _ in 0..SQLITE_READERS {

@@ -52,7 +52,8 @@ const MAX_BATCH: usize = 32;
 /// How often a batch that PostgreSQL ended to break a deadlock runs again.
 const MAX_DEADLOCK_RETRIES: u32 = 3;
 
-/// Longest a rotation waits for its batch to start.
+/// Longest a rotation waits for an attempt of its batch to start, and longest a batch's
+/// attempts take together.
 const MAX_WAIT: Duration = super::ACQUIRE_TIMEOUT;
 
 /// What a rotation gives: the session and its user as of the rotation, or `None` when the
@@ -430,15 +431,13 @@ mod tests {
     use shared::Role;
 
     use super::*;
+    use crate::store::testing::{fresh_store, sqlite_url};
     use crate::store::{NewUser, Store};
 
     /// A store on a fresh SQLite file, and `count` live sessions of one user, session `i`
     /// holding the current token `"old-i"`.
     async fn sessions(count: usize) -> (tempfile::TempDir, Store, Vec<String>) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("store.db").display());
-        let store = Store::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
+        let (dir, store) = fresh_store().await;
         let user = NewUser {
             email: "ada@example.com",
             password_hash: "hash",
@@ -603,8 +602,7 @@ mod tests {
     #[tokio::test]
     async fn a_stuck_batch_is_answered_when_its_time_is_up() {
         let (dir, store, _ids) = sessions(1).await;
-        let url = format!("sqlite://{}", dir.path().join("store.db").display());
-        let mut other = <AnyConnection as sqlx::Connection>::connect(&url)
+        let mut other = <AnyConnection as sqlx::Connection>::connect(&sqlite_url(&dir))
             .await
             .unwrap();
         sqlx::query("BEGIN IMMEDIATE")
