@@ -51,7 +51,8 @@ pub struct Plan {
     /// Time measured.
     pub duration: Duration,
     /// `None`: each client steps again as soon as its step is done (closed loop);
-    /// `Some(p)`: a step starts every `p` at most (a paced client beside a flood).
+    /// `Some(p)`: steps start on a schedule of one every `p` (a paced client beside a
+    /// flood), a late one right after the one before, never more than one late.
     pub pace: Option<Duration>,
 }
 
@@ -60,14 +61,6 @@ impl Plan {
     pub fn paced(self, pace: Duration) -> Self {
         Self {
             pace: Some(pace),
-            ..self
-        }
-    }
-
-    /// The same plan measuring for at most `limit`.
-    pub fn at_most(self, limit: Duration) -> Self {
-        Self {
-            duration: self.duration.min(limit),
             ..self
         }
     }
@@ -195,6 +188,9 @@ async fn drive<W: Workload>(
 ) -> (Measurement, W::Client) {
     let end = measure_from + plan.duration;
     let mut measured = Measurement::default();
+    // When a paced client's next step is due: on a schedule, so that timers rounding up
+    // do not slow the rate.
+    let mut due = Instant::now();
     loop {
         if let Some(at) = workload.not_before(&client) {
             tokio::time::sleep_until(at.min(end)).await;
@@ -224,7 +220,10 @@ async fn drive<W: Workload>(
             Err(failure) => measured.fail(failure),
         }
         if let Some(pace) = plan.pace {
-            tokio::time::sleep_until(started + pace).await;
+            // A client that fell behind goes on from now rather than catching up in a
+            // burst.
+            due = (due + pace).max(done.checked_sub(pace).unwrap_or(done));
+            tokio::time::sleep_until(due).await;
         }
     }
     (measured, client)

@@ -16,7 +16,8 @@
 //! against a copy that may be missing revocations.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::clock::Clock;
@@ -33,16 +34,46 @@ const MAX_ALIGN_ROUND_TRIP_MS: i64 = 1_000;
 #[derive(Clone)]
 pub struct RevokedSessions {
     inner: Arc<RwLock<HashMap<String, i64>>>,
-    /// When the set last matched the database (monotonic: this measures how long this
-    /// process has gone without hearing from it).
-    synced_at: Arc<Mutex<Instant>>,
+    /// When the set last matched the database.
+    synced: Arc<SyncedAt>,
+}
+
+/// A monotonic instant that any thread reads without a lock (every authenticated request
+/// reads it): nanoseconds after `start`, measuring how long this process has gone without
+/// hearing from the database.
+struct SyncedAt {
+    start: Instant,
+    nanos: AtomicU64,
+}
+
+impl SyncedAt {
+    /// Synced at `start`.
+    fn new(start: Instant) -> Self {
+        Self {
+            start,
+            nanos: AtomicU64::new(0),
+        }
+    }
+
+    fn since_start(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    fn mark(&self) {
+        self.nanos.fetch_max(self.since_start(), Ordering::Release);
+    }
+
+    fn elapsed(&self) -> Duration {
+        let synced = self.nanos.load(Ordering::Acquire);
+        Duration::from_nanos(self.since_start().saturating_sub(synced))
+    }
 }
 
 impl Default for RevokedSessions {
     fn default() -> Self {
         Self {
             inner: Arc::default(),
-            synced_at: Arc::new(Mutex::new(Instant::now())),
+            synced: Arc::new(SyncedAt::new(Instant::now())),
         }
     }
 }
@@ -50,17 +81,11 @@ impl Default for RevokedSessions {
 impl RevokedSessions {
     /// Whether the set matched the database within `max_staleness` (zero: always).
     pub fn is_fresh(&self, max_staleness: Duration) -> bool {
-        max_staleness.is_zero()
-            || self
-                .synced_at
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .elapsed()
-                <= max_staleness
+        max_staleness.is_zero() || self.synced.elapsed() <= max_staleness
     }
 
     fn mark_synced(&self) {
-        *self.synced_at.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        self.synced.mark();
     }
 
     /// Marks a session revoked until `forget_after` (Unix ms).
@@ -153,5 +178,21 @@ mod tests {
         assert!(revoked.contains("s1"));
         revoked.prune(101);
         assert!(!revoked.contains("s1"));
+    }
+
+    #[test]
+    fn the_set_is_fresh_only_within_the_staleness_bound_of_its_last_sync() {
+        let long_ago = Instant::now()
+            .checked_sub(Duration::from_secs(60))
+            .expect("the monotonic clock is past a minute");
+        let revoked = RevokedSessions {
+            inner: Arc::default(),
+            synced: Arc::new(SyncedAt::new(long_ago)),
+        };
+        assert!(!revoked.is_fresh(Duration::from_secs(30)));
+        assert!(revoked.is_fresh(Duration::ZERO), "zero: always fresh");
+        revoked.mark_synced();
+        assert!(revoked.is_fresh(Duration::from_secs(30)));
+        assert!(revoked.synced.elapsed() < Duration::from_secs(30));
     }
 }

@@ -1,6 +1,7 @@
 //! The session cookies, the device cookie and the second-step ticket: names, attributes,
 //! setting and clearing.
 
+use axum::http::{HeaderMap, header};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use time::Duration;
 
@@ -43,6 +44,32 @@ impl CookiePolicy {
     /// The value of one of our cookies in the request.
     pub fn get(&self, jar: &CookieJar, base: &'static str) -> Option<String> {
         jar.get(&self.name(base)).map(|c| c.value().to_owned())
+    }
+
+    /// The value of one of our cookies straight from the request's `Cookie` headers, the
+    /// last of that name winning as in a jar. For the access token, read on every
+    /// authenticated request: it skips building a jar of everything the browser sent.
+    /// Values are taken as sent, not percent-decoded: ours are base64url or JWTs, which
+    /// never need it.
+    pub fn find(&self, headers: &HeaderMap, base: &'static str) -> Option<String> {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(Cookie::split_parse)
+            .filter_map(Result::ok)
+            .filter(|cookie| self.is_named(cookie.name(), base))
+            .last()
+            .map(|cookie| cookie.value().to_owned())
+    }
+
+    /// Whether `name` is the on-the-wire name of the cookie `base`.
+    fn is_named(&self, name: &str, base: &str) -> bool {
+        if self.secure {
+            name.strip_prefix(SECURE_PREFIX) == Some(base)
+        } else {
+            name == base
+        }
     }
 
     /// Sets the access, refresh and CSRF cookies for freshly issued tokens. The CSRF token
@@ -99,5 +126,44 @@ impl CookiePolicy {
             .secure(self.secure)
             .max_age(Duration::seconds(max_age_secs.max(0)))
             .build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(lines: &[&'static str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for line in lines {
+            headers.append(header::COOKIE, HeaderValue::from_static(line));
+        }
+        headers
+    }
+
+    #[test]
+    fn find_reads_the_named_cookie_from_every_cookie_header_the_last_winning() {
+        let policy = CookiePolicy::new(false);
+        let sent = headers(&[
+            "csrf_token=c; access_token=first",
+            "x=1;  access_token=last ;",
+        ]);
+        assert_eq!(policy.find(&sent, ACCESS).as_deref(), Some("last"));
+        assert_eq!(policy.find(&sent, CSRF).as_deref(), Some("c"));
+        assert_eq!(policy.find(&sent, REFRESH), None);
+        assert_eq!(policy.find(&headers(&["access_token"]), ACCESS), None);
+        assert_eq!(policy.find(&HeaderMap::new(), ACCESS), None);
+    }
+
+    #[test]
+    fn find_agrees_with_the_jar_on_secure_names() {
+        let policy = CookiePolicy::new(true);
+        let sent = headers(&["access_token=plain; __Secure-access_token=prefixed"]);
+        let jar = CookieJar::from_headers(&sent);
+        assert_eq!(policy.find(&sent, ACCESS).as_deref(), Some("prefixed"));
+        assert_eq!(policy.find(&sent, ACCESS), policy.get(&jar, ACCESS));
+        let unprefixed = headers(&["access_token=plain"]);
+        assert_eq!(policy.find(&unprefixed, ACCESS), None);
     }
 }

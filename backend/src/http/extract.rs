@@ -8,7 +8,6 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum_extra::extract::cookie::CookieJar;
 use ipnet::IpNet;
 use serde::de::DeserializeOwned;
 use shared::{Claims, ErrorCode, Role};
@@ -140,7 +139,7 @@ pub fn access_token(headers: &HeaderMap, state: &HttpState) -> Result<String, Ap
     }
     state
         .cookies
-        .get(&CookieJar::from_headers(headers), cookies::ACCESS)
+        .find(headers, cookies::ACCESS)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::new(ErrorCode::MissingToken))
 }

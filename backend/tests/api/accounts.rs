@@ -168,7 +168,10 @@ async fn products_need_an_access_token() {
     assert_eq!(error_code(response).await, "missing_token");
 
     let (browser, _) = app.signed_in("buyer@example.com").await;
-    let products: Value = browser.get("/api/products").await.json().await.unwrap();
+    let response = browser.get("/api/products").await;
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let products: Value = response.json().await.unwrap();
+    assert_eq!(products.as_array().map(Vec::len), Some(5));
     let first = &products[0];
     assert!(first["id"].is_i64() && first["name"].is_string() && first["price_cents"].is_i64());
 }

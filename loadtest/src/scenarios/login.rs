@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use http::StatusCode;
 use shared::names::paths;
 
-use super::reads::{Get, access_cookie, connections};
+use super::reads::{Get, access_cookie, connections, p99};
 use super::{Context, Member, members};
 use crate::client::{Failure, post_json};
 use crate::load::{self, Workload};
@@ -27,9 +27,9 @@ const READERS: usize = 2;
 /// Each reader sends a request every this often: enough for a p99, too few to take CPU
 /// from the hashing.
 const READER_PACE: Duration = Duration::from_millis(20);
-/// The readers' measured time alone, before the flood.
-const IDLE_READING: Duration = Duration::from_secs(3);
-/// Hashes timed for the ceiling (one more runs first, untimed).
+/// Hashes timed for the ceiling before the logins and again after them (one more runs
+/// first each time, untimed): the machine's speed drifts, so the ceiling is the median
+/// over both.
 const HASHES: usize = 11;
 const QUICK_HASHES: usize = 3;
 
@@ -55,13 +55,12 @@ impl Workload for Login {
     }
 }
 
-/// Times the ceiling, signs up the users, measures the readers alone, then the logins
-/// with the readers beside them.
+/// Times hashes, signs up the users, measures the readers alone, then the logins with the
+/// readers beside them (for as long, so that both p99s rest on as many requests), then
+/// times hashes again.
 pub async fn run(context: &mut Context) -> anyhow::Result<Outcome> {
     let hashes = if context.quick { QUICK_HASHES } else { HASHES };
-    let per_hash = time_one_hash(hashes).await?;
-    let cores = machine::cores();
-    let ceiling = cores as f64 / per_hash.as_secs_f64();
+    let mut hash_times = time_hashes(hashes).await?;
 
     let members = members(context, CLIENTS).await?;
     let cookie = access_cookie(context).await?;
@@ -69,7 +68,7 @@ pub async fn run(context: &mut Context) -> anyhow::Result<Outcome> {
     let idle = load::run(
         Get::new(paths::PRODUCTS, Some(cookie.clone())),
         connections(context, READERS),
-        reading.at_most(IDLE_READING),
+        reading,
     )
     .await;
 
@@ -87,12 +86,19 @@ pub async fn run(context: &mut Context) -> anyhow::Result<Outcome> {
     measurement.add_failures(&idle);
     measurement.add_failures(&flooded);
 
+    hash_times.extend(time_hashes(hashes).await?);
+    hash_times.sort_unstable();
+    let per_hash = hash_times[hash_times.len() / 2];
+    let cores = machine::cores();
+    let ceiling = cores as f64 / per_hash.as_secs_f64();
+
     let mut notes = vec![
         format!(
-            "{:.0}% of the argon2id ceiling ({:.1}/s: {cores} cores ÷ {:.1} ms per hash, median of {hashes})",
+            "{:.0}% of the argon2id ceiling ({:.1}/s: {cores} cores ÷ {:.1} ms per hash, median of {} before and after)",
             100.0 * measurement.rate() / ceiling,
             ceiling,
-            per_hash.as_secs_f64() * 1000.0
+            per_hash.as_secs_f64() * 1000.0,
+            hash_times.len()
         ),
         format!(
             "products p99 with {READERS} readers: {} idle, {} during logins",
@@ -112,9 +118,10 @@ pub async fn run(context: &mut Context) -> anyhow::Result<Outcome> {
     })
 }
 
-/// The median time of one hash with the backend's own argon2id parameters, on one thread
-/// (the median, so that another process taking the core for a moment does not count).
-async fn time_one_hash(count: usize) -> anyhow::Result<Duration> {
+/// The times of `count` hashes with the backend's own argon2id parameters, one after the
+/// other on one thread (the ceiling takes their median, so that another process taking the
+/// core for a moment does not count).
+async fn time_hashes(count: usize) -> anyhow::Result<Vec<Duration>> {
     tokio::task::spawn_blocking(move || {
         let password = backend::crypto::random_token(15);
         // The first hash also maps the memory it works in.
@@ -125,14 +132,7 @@ async fn time_one_hash(count: usize) -> anyhow::Result<Duration> {
             backend::auth::password::hash_blocking(&password)?;
             times.push(started.elapsed());
         }
-        times.sort_unstable();
-        Ok(times[times.len() / 2])
+        Ok(times)
     })
     .await?
-}
-
-fn p99(measurement: &load::Measurement) -> String {
-    measurement
-        .quantile_ms(0.99)
-        .map_or_else(|| "—".to_owned(), |ms| format!("{ms:.1} ms"))
 }

@@ -2,6 +2,8 @@
 //! `GET /api/me` with a signed-in user's access token (signature, claims and the
 //! revoked-session set, no database), compared with the floor.
 
+use std::time::Duration;
+
 use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
 use shared::names::{cookies, paths};
@@ -96,18 +98,35 @@ async fn authenticated(
     path: &'static str,
 ) -> anyhow::Result<Outcome> {
     let cookie = access_cookie(context).await?;
-    let measurement = load::run(
-        Get::new(path, Some(cookie)),
+    let mut measurement = load::run(
+        Get::new(path, Some(cookie.clone())),
         connections(context, CLIENTS),
         context.plan,
     )
     .await;
-    let notes = context
+    let mut notes: Vec<String> = context
         .health_rate
         .filter(|rate| *rate > 0.0)
         .map(|rate| format!("{:.2}× health", measurement.rate() / rate))
         .into_iter()
         .collect();
+    if name == ScenarioName::Products && measurement.rate() > 0.0 {
+        // The same clients again, together at half the rate just measured.
+        let half = measurement.rate() / 2.0;
+        let pace = Duration::from_secs_f64(CLIENTS as f64 / half);
+        let paced = load::run(
+            Get::new(path, Some(cookie)),
+            connections(context, CLIENTS),
+            context.plan.paced(pace),
+        )
+        .await;
+        measurement.add_failures(&paced);
+        notes.push(format!(
+            "p99 at half that rate ({:.0} req/s): {}",
+            paced.rate(),
+            p99(&paced)
+        ));
+    }
     Ok(Outcome {
         name,
         case: String::new(),
@@ -115,4 +134,11 @@ async fn authenticated(
         measurement,
         notes,
     })
+}
+
+/// A measurement's p99 latency, for a note.
+pub fn p99(measurement: &load::Measurement) -> String {
+    measurement
+        .quantile_ms(0.99)
+        .map_or_else(|| "—".to_owned(), |ms| format!("{ms:.2} ms"))
 }
