@@ -5,13 +5,14 @@
 //! the refresh token and the second-step ticket are checked for shape, then rotated and
 //! hashed as the refresh flow does; the device cookie is checked for two accounts.
 //!
-//! Checked: nothing panics; a token-shaped refresh token's successor is token-shaped too;
+//! Checked: nothing panics; a cookie read under a `__Secure-` name was sent under that
+//! very name (not one spelling the prefix in percent-escapes, which any page may set); a
+//! token-shaped refresh token's successor is token-shaped too;
 //! the only device cookie ever accepted is the one genuine cookie the target knows of
 //! (issued to account A at [`ISSUED_AT`]), for A and before it expires.
 
 #![no_main]
 
-use axum_extra::extract::cookie::CookieJar;
 use backend::auth::device::{Account, DEVICE_TTL_SECS, DeviceCookies};
 use backend::auth::refresh_token::{self, RefreshTokens};
 use backend::crypto::is_token_shaped;
@@ -49,17 +50,36 @@ static PARSERS: LazyLock<Parsers> = LazyLock::new(|| {
 
 fuzz_target!(|data: &[u8]| {
     let lines: Vec<&[u8]> = data.split(|b| *b == b'\n').collect();
-    let jar = CookieJar::from_headers(&headers_from_lines(&lines));
+    let headers = headers_from_lines(&lines);
     let parsers = &*PARSERS;
     for policy in [CookiePolicy::new(false), CookiePolicy::new(true)] {
+        for name in [
+            cookies::ACCESS,
+            cookies::REFRESH,
+            cookies::MFA_TICKET,
+            cookies::CSRF,
+            cookies::DEVICE,
+        ] {
+            if policy.is_secure() && policy.find(&headers, name).is_some() {
+                let literal = format!("__Secure-{name}");
+                let sent_as_such = headers
+                    .get_all("cookie")
+                    .iter()
+                    .any(|line| line.to_str().is_ok_and(|line| line.contains(&literal)));
+                assert!(
+                    sent_as_such,
+                    "{name} read from a name that only decodes to it"
+                );
+            }
+        }
         for name in [cookies::REFRESH, cookies::MFA_TICKET, cookies::CSRF] {
-            if let Some(token) = policy.get(&jar, name).filter(|t| is_token_shaped(t)) {
+            if let Some(token) = policy.find(&headers, name).filter(|t| is_token_shaped(t)) {
                 let successor = parsers.refresh.successor(&token);
                 assert!(is_token_shaped(&successor), "{successor}");
                 assert_eq!(refresh_token::hash(&token).len(), 64);
             }
         }
-        let Some(value) = policy.get(&jar, cookies::DEVICE) else {
+        let Some(value) = policy.find(&headers, cookies::DEVICE) else {
             continue;
         };
         for (account, now) in [

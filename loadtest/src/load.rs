@@ -52,12 +52,13 @@ pub struct Plan {
     pub duration: Duration,
     /// `None`: each client steps again as soon as its step is done (closed loop);
     /// `Some(p)`: steps start on a schedule of one every `p` (a paced client beside a
-    /// flood), a late one right after the one before, never more than one late.
+    /// flood), the clients spread evenly over `p`; a step that ends late is followed at
+    /// once by the next, and the schedule goes on from there.
     pub pace: Option<Duration>,
 }
 
 impl Plan {
-    /// The same plan with each client stepping at most every `pace`.
+    /// The same plan with each client stepping once every `pace` at most.
     pub fn paced(self, pace: Duration) -> Self {
         Self {
             pace: Some(pace),
@@ -157,10 +158,23 @@ pub async fn run_keeping<W: Workload>(
     plan: Plan,
 ) -> (Measurement, Vec<W::Client>) {
     let workload = Arc::new(workload);
-    let measure_from = Instant::now() + plan.warmup;
+    let start = Instant::now();
+    let measure_from = start + plan.warmup;
+    let count = u32::try_from(clients.len()).unwrap_or(u32::MAX).max(1);
     let mut tasks = JoinSet::new();
-    for client in clients {
-        tasks.spawn(drive(Arc::clone(&workload), client, measure_from, plan));
+    for (index, client) in (0..count).zip(clients) {
+        // Paced clients spread over the pace rather than all stepping at once.
+        let first = start
+            + plan
+                .pace
+                .map_or(Duration::ZERO, |pace| pace * index / count);
+        tasks.spawn(drive(
+            Arc::clone(&workload),
+            client,
+            first,
+            measure_from,
+            plan,
+        ));
     }
     let mut total = Measurement::default();
     let mut stopped = Vec::new();
@@ -179,10 +193,11 @@ pub async fn run_keeping<W: Workload>(
     (total, stopped)
 }
 
-/// One virtual client's loop.
+/// One virtual client's loop, its first step due at `first`.
 async fn drive<W: Workload>(
     workload: Arc<W>,
     mut client: W::Client,
+    first: Instant,
     measure_from: Instant,
     plan: Plan,
 ) -> (Measurement, W::Client) {
@@ -190,8 +205,11 @@ async fn drive<W: Workload>(
     let mut measured = Measurement::default();
     // When a paced client's next step is due: on a schedule, so that timers rounding up
     // do not slow the rate.
-    let mut due = Instant::now();
+    let mut due = first;
     loop {
+        if plan.pace.is_some() {
+            tokio::time::sleep_until(due.min(end)).await;
+        }
         if let Some(at) = workload.not_before(&client) {
             tokio::time::sleep_until(at.min(end)).await;
         }
@@ -220,10 +238,9 @@ async fn drive<W: Workload>(
             Err(failure) => measured.fail(failure),
         }
         if let Some(pace) = plan.pace {
-            // A client that fell behind goes on from now rather than catching up in a
-            // burst.
-            due = (due + pace).max(done.checked_sub(pace).unwrap_or(done));
-            tokio::time::sleep_until(due).await;
+            // A late client steps again at once, then keeps to the pace from there: it
+            // never catches up in a burst.
+            due = (due + pace).max(done);
         }
     }
     (measured, client)
@@ -316,5 +333,55 @@ mod tests {
         // 10 steps, the 3rd, 6th and 9th failing.
         assert_eq!(measured.steps(), 7);
         assert_eq!(measured.failure_count(), 3);
+    }
+
+    /// Records when each client steps; client 0's third step takes 25 ms, the others 2.
+    struct Recording {
+        origin: Instant,
+        starts: Arc<std::sync::Mutex<Vec<(u32, u64)>>>,
+    }
+
+    impl Workload for Recording {
+        type Client = (u32, u32);
+
+        async fn step(&self, (id, steps): &mut (u32, u32)) -> Result<(), Failure> {
+            let at = Instant::now().duration_since(self.origin).as_millis();
+            self.starts
+                .lock()
+                .unwrap()
+                .push((*id, u64::try_from(at).unwrap()));
+            *steps += 1;
+            let slow = *id == 0 && *steps == 3;
+            tokio::time::sleep(Duration::from_millis(if slow { 25 } else { 2 })).await;
+            Ok(())
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn paced_clients_are_spread_over_the_pace_and_a_late_one_never_bursts() {
+        let plan = Plan {
+            warmup: Duration::ZERO,
+            duration: Duration::from_millis(80),
+            pace: None,
+        }
+        .paced(Duration::from_millis(10));
+        let recording = Recording {
+            origin: Instant::now(),
+            starts: Arc::default(),
+        };
+        let starts = Arc::clone(&recording.starts);
+        run(recording, vec![(0, 0), (1, 0)], plan).await;
+        let starts = starts.lock().unwrap().clone();
+        let of = |id| -> Vec<u64> {
+            starts
+                .iter()
+                .filter(|(who, _)| *who == id)
+                .map(|(_, at)| *at)
+                .collect()
+        };
+        // Client 1 keeps to its schedule, half a pace after client 0.
+        assert_eq!(of(1), [5, 15, 25, 35, 45, 55, 65, 75]);
+        // Client 0's step at 20 ends at 45: the next starts at once, then every 10 ms.
+        assert_eq!(of(0), [0, 10, 20, 45, 55, 65, 75]);
     }
 }

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
@@ -83,6 +83,7 @@ async fn register(
     State(state): State<HttpState>,
     client: ClientInfo,
     jar: CookieJar,
+    sent: HeaderMap,
     AppJson(credentials): AppJson<Credentials>,
 ) -> Result<(StatusCode, CookieJar, Json<Registered>), ApiError> {
     let user = state.accounts.register(credentials).await?;
@@ -102,7 +103,7 @@ async fn register(
     }
     let issued = state.sessions.start(user, client, Proof::Password).await?;
     let jar = with_device_cookie(&state, jar, &issued.user, None);
-    let (jar, Json(signed_in)) = respond(&state, jar, &issued);
+    let (jar, Json(signed_in)) = respond(&state, jar, &sent, &issued);
     let body = Registered {
         user: signed_in.user,
         session: Some(signed_in.session),
@@ -130,9 +131,10 @@ async fn login(
     State(state): State<HttpState>,
     client: ClientInfo,
     jar: CookieJar,
+    sent: HeaderMap,
     AppJson(credentials): AppJson<Credentials>,
 ) -> Result<Response, ApiError> {
-    let device_cookie = state.cookies.get(&jar, cookies::DEVICE);
+    let device_cookie = state.cookies.find(&sent, cookies::DEVICE);
     let named = canonical_email(&credentials.email).map_or(Named::Nobody, Named::Email);
     let signed_in = match state
         .accounts
@@ -161,7 +163,7 @@ async fn login(
         .start(signed_in.user, client, Proof::Password)
         .await?;
     let jar = with_device_cookie(&state, jar, &issued.user, signed_in.device_id.as_deref());
-    Ok(respond(&state, jar, &issued).into_response())
+    Ok(respond(&state, jar, &sent, &issued).into_response())
 }
 
 /// Every sign-in renews the browser's device cookie for the account (same device id when
@@ -199,9 +201,10 @@ async fn change_password(
     auth: AuthUser,
     client: ClientInfo,
     jar: CookieJar,
+    sent: HeaderMap,
     AppJson(change): AppJson<PasswordChange>,
 ) -> Result<(StatusCode, CookieJar), ApiError> {
-    let device_cookie = state.cookies.get(&jar, cookies::DEVICE);
+    let device_cookie = state.cookies.find(&sent, cookies::DEVICE);
     let (changed, ended) = state
         .accounts
         .change_password(
@@ -235,13 +238,14 @@ async fn refresh(
     State(state): State<HttpState>,
     client: ClientInfo,
     jar: CookieJar,
+    sent: HeaderMap,
 ) -> Result<TokenResponse, (CookieJar, ApiError)> {
     let presented = state
         .cookies
-        .get(&jar, cookies::REFRESH)
+        .find(&sent, cookies::REFRESH)
         .unwrap_or_default();
     match state.sessions.refresh(&presented, &client).await {
-        Ok(issued) => Ok(respond(&state, jar, &issued)),
+        Ok(issued) => Ok(respond(&state, jar, &sent, &issued)),
         Err(error) if error.code() == ErrorCode::InvalidRefreshToken => {
             Err((state.cookies.clear(jar), error.into()))
         }
@@ -268,7 +272,7 @@ async fn logout(
     request: Request,
 ) -> (CookieJar, Result<StatusCode, ApiError>) {
     let jar = CookieJar::from_headers(request.headers());
-    let refresh = state.cookies.get(&jar, cookies::REFRESH);
+    let refresh = state.cookies.find(request.headers(), cookies::REFRESH);
     // The access token names the session too, should the refresh cookie be missing.
     let claims = access_token(request.headers(), &state)
         .ok()
@@ -338,9 +342,14 @@ async fn logout_others(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub(super) fn respond(state: &HttpState, jar: CookieJar, issued: &IssuedTokens) -> TokenResponse {
+pub(super) fn respond(
+    state: &HttpState,
+    jar: CookieJar,
+    sent: &HeaderMap,
+    issued: &IssuedTokens,
+) -> TokenResponse {
     (
-        state.cookies.set_session(jar, issued),
+        state.cookies.set_session(jar, sent, issued),
         Json(views::signed_in(issued)),
     )
 }

@@ -41,16 +41,12 @@ impl CookiePolicy {
         }
     }
 
-    /// The value of one of our cookies in the request.
-    pub fn get(&self, jar: &CookieJar, base: &'static str) -> Option<String> {
-        jar.get(&self.name(base)).map(|c| c.value().to_owned())
-    }
-
-    /// The value of one of our cookies straight from the request's `Cookie` headers, the
-    /// last of that name winning as in a jar. For the access token, read on every
-    /// authenticated request: it skips building a jar of everything the browser sent.
-    /// Values are taken as sent, not percent-decoded: ours are base64url or JWTs, which
-    /// never need it.
+    /// The value of one of our cookies in the request's `Cookie` headers, the last of that
+    /// name winning. Names and values are taken as sent, not percent-decoded: a name that
+    /// spells `__Secure-` in escapes is another cookie to a browser (one that a plain-HTTP
+    /// page may set), so it is another cookie here too; and our values are base64url or
+    /// JWTs, which never need decoding. No jar is built of everything the browser sent,
+    /// which matters for the access token, read on every authenticated request.
     pub fn find(&self, headers: &HeaderMap, base: &'static str) -> Option<String> {
         headers
             .get_all(header::COOKIE)
@@ -73,11 +69,16 @@ impl CookiePolicy {
     }
 
     /// Sets the access, refresh and CSRF cookies for freshly issued tokens. The CSRF token
-    /// already in the jar is kept (so a refresh does not break requests in flight).
-    pub fn set_session(&self, jar: CookieJar, issued: &IssuedTokens) -> CookieJar {
+    /// the request `sent` is kept (so a refresh does not break requests in flight).
+    pub fn set_session(
+        &self,
+        jar: CookieJar,
+        sent: &HeaderMap,
+        issued: &IssuedTokens,
+    ) -> CookieJar {
         let session_left = (issued.session.expires_at - issued.now_ms).div_euclid(1000);
         let csrf = self
-            .get(&jar, CSRF)
+            .find(sent, CSRF)
             .filter(|value| is_token_shaped(value))
             .unwrap_or_else(|| random_token(32));
         jar.add(self.build(
@@ -157,13 +158,16 @@ mod tests {
     }
 
     #[test]
-    fn find_agrees_with_the_jar_on_secure_names() {
+    fn find_takes_names_and_values_as_sent() {
         let policy = CookiePolicy::new(true);
         let sent = headers(&["access_token=plain; __Secure-access_token=prefixed"]);
-        let jar = CookieJar::from_headers(&sent);
         assert_eq!(policy.find(&sent, ACCESS).as_deref(), Some("prefixed"));
-        assert_eq!(policy.find(&sent, ACCESS), policy.get(&jar, ACCESS));
-        let unprefixed = headers(&["access_token=plain"]);
-        assert_eq!(policy.find(&unprefixed, ACCESS), None);
+        assert_eq!(policy.find(&headers(&["access_token=plain"]), ACCESS), None);
+        // Spelled in escapes, the prefix is not the prefix (a browser lets any page set
+        // such a cookie).
+        let planted = headers(&["__Secure-access_token=ours; %5F%5FSecure-access_token=x"]);
+        assert_eq!(policy.find(&planted, ACCESS).as_deref(), Some("ours"));
+        let escaped = headers(&["__Secure-access_token=%41"]);
+        assert_eq!(policy.find(&escaped, ACCESS).as_deref(), Some("%41"));
     }
 }

@@ -12,7 +12,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum_extra::extract::cookie::CookieJar;
 use shared::ErrorCode;
 use shared::names::{CSRF_HEADER, paths};
 
@@ -73,14 +72,13 @@ fn allowed(state: &HttpState, request: &Request) -> bool {
         }
     }
     let path = request.uri().path();
-    let jar = CookieJar::from_headers(headers);
     let has_session_cookie = [cookies::ACCESS, cookies::REFRESH]
         .into_iter()
-        .any(|name| state.cookies.get(&jar, name).is_some());
+        .any(|name| state.cookies.find(headers, name).is_some());
     TOKENLESS_PATHS.contains(&path)
         || (headers.contains_key(header::AUTHORIZATION) && !REFRESH_COOKIE_PATHS.contains(&path))
         || !has_session_cookie
-        || double_submit_matches(state, headers, &jar)
+        || double_submit_matches(state, headers)
 }
 
 /// `scheme://host` of the request itself, as a browser on this site would send it.
@@ -98,9 +96,9 @@ fn own_origin(state: &HttpState, request: &Request) -> Option<String> {
     Some(format!("{scheme}://{}", host.to_ascii_lowercase()))
 }
 
-fn double_submit_matches(state: &HttpState, headers: &HeaderMap, jar: &CookieJar) -> bool {
+fn double_submit_matches(state: &HttpState, headers: &HeaderMap) -> bool {
     let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-    let cookie = state.cookies.get(jar, cookies::CSRF);
+    let cookie = state.cookies.find(headers, cookies::CSRF);
     match (sent, cookie) {
         (Some(sent), Some(cookie)) => !cookie.is_empty() && secure_eq(sent, &cookie),
         _ => false,

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use shared::names::paths;
@@ -128,9 +128,10 @@ async fn verify(
     State(state): State<HttpState>,
     client: ClientInfo,
     jar: CookieJar,
+    sent: HeaderMap,
     AppJson(body): AppJson<MfaCode>,
 ) -> Result<Response, ApiError> {
-    let Some(ticket) = state.cookies.get(&jar, cookies::MFA_TICKET) else {
+    let Some(ticket) = state.cookies.find(&sent, cookies::MFA_TICKET) else {
         return Err(ApiError::new(ErrorCode::MfaTicketInvalid));
     };
     let SignedIn { user, device_id } = match state.mfa.verify(&ticket, &body.code, &client.ip).await
@@ -150,7 +151,7 @@ async fn verify(
         .await?;
     let jar = with_device_cookie(&state, jar, &issued.user, device_id.as_deref());
     let jar = state.cookies.clear_mfa_ticket(jar);
-    Ok(respond(&state, jar, &issued).into_response())
+    Ok(respond(&state, jar, &sent, &issued).into_response())
 }
 
 /// The answer to a right password on an account with a second factor: 202, the methods,

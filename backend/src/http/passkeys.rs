@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
@@ -218,6 +218,7 @@ async fn login_finish(
     State(state): State<HttpState>,
     client: ClientInfo,
     jar: CookieJar,
+    sent: HeaderMap,
     AppJson(body): AppJson<PasskeyLoginBody>,
 ) -> Result<Response, ApiError> {
     let user = match state.passkeys.login_finish(&body.credential).await {
@@ -234,5 +235,5 @@ async fn login_finish(
     };
     let issued = state.sessions.start(user, client, Proof::Passkey).await?;
     let jar = with_device_cookie(&state, jar, &issued.user, None);
-    Ok(respond(&state, jar, &issued).into_response())
+    Ok(respond(&state, jar, &sent, &issued).into_response())
 }

@@ -84,6 +84,56 @@ async fn secure_cookies_are_secure_and_prefixed() {
     }
 }
 
+/// A `__Secure-` cookie can only come from a secure page; a name that spells the prefix in
+/// percent-escapes is another cookie to a browser (so anyone on plain HTTP could plant
+/// one) and must be another cookie to the server too, not read as ours once decoded.
+#[tokio::test]
+async fn a_cookie_name_that_spells_the_secure_prefix_in_escapes_is_not_ours() {
+    let app = spawn_app_with(&["--cookie-secure", "true"], |_| {}).await;
+    let response = app
+        .browser()
+        .register("planted@example.com", PASSWORD)
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let value = |name: &str| {
+        let line = set_cookie_line(&response, &format!("__Secure-{name}"));
+        let pair = line.split(';').next().unwrap().to_owned();
+        pair.split_once('=').unwrap().1.to_owned()
+    };
+    let (access, refresh, csrf) = (
+        value("access_token"),
+        value("refresh_token"),
+        value("csrf_token"),
+    );
+    let client = reqwest::Client::new();
+
+    let me = client
+        .get(app.url("/api/me"))
+        .header("cookie", format!("%5F%5FSecure-access_token={access}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(me).await, "missing_token");
+
+    let refresh_under = |prefix: &str| {
+        client
+            .post(app.url("/api/auth/refresh"))
+            .header(
+                "cookie",
+                format!("{prefix}refresh_token={refresh}; {prefix}csrf_token={csrf}"),
+            )
+            .header("x-csrf-token", &csrf)
+            .send()
+    };
+    let rotated = refresh_under("%5F%5FSecure-").await.unwrap();
+    assert_eq!(rotated.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(rotated).await, "invalid_refresh_token");
+    // The same cookies under their own names still work.
+    let rotated = refresh_under("__Secure-").await.unwrap();
+    assert_eq!(rotated.status(), StatusCode::OK);
+}
+
 #[tokio::test]
 async fn logout_revokes_the_access_token_at_once_and_clears_cookies() {
     let app = spawn_app().await;
