@@ -55,17 +55,19 @@ impl SyncedAt {
         }
     }
 
-    fn since_start(&self) -> u64 {
+    /// Now, in nanoseconds after `start`.
+    fn now(&self) -> u64 {
         u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
-    fn mark(&self) {
-        self.nanos.fetch_max(self.since_start(), Ordering::Release);
+    /// Synced as of `at` (from [`Self::now`]); an earlier mark than the last changes nothing.
+    fn mark(&self, at: u64) {
+        self.nanos.fetch_max(at, Ordering::Release);
     }
 
     fn elapsed(&self) -> Duration {
         let synced = self.nanos.load(Ordering::Acquire);
-        Duration::from_nanos(self.since_start().saturating_sub(synced))
+        Duration::from_nanos(self.now().saturating_sub(synced))
     }
 }
 
@@ -82,10 +84,6 @@ impl RevokedSessions {
     /// Whether the set matched the database within `max_staleness` (zero: always).
     pub fn is_fresh(&self, max_staleness: Duration) -> bool {
         max_staleness.is_zero() || self.synced.elapsed() <= max_staleness
-    }
-
-    fn mark_synced(&self) {
-        self.synced.mark();
     }
 
     /// Marks a session revoked until `forget_after` (Unix ms).
@@ -114,12 +112,15 @@ impl RevokedSessions {
     /// Loads revocations at or after `since` (Unix ms), keeping each until
     /// `keep_ms` after it; returns how many rows were read.
     pub async fn load(&self, store: &Store, since: i64, keep_ms: i64) -> sqlx::Result<usize> {
+        // The set is as fresh as when the query was sent, not when its answer came (which
+        // may be seconds later, after waiting for a connection).
+        let asked = self.synced.now();
         let rows = store.revoked_since(since).await?;
         let count = rows.len();
         for (id, revoked_at) in rows {
             self.insert(id, revoked_at + keep_ms);
         }
-        self.mark_synced();
+        self.synced.mark(asked);
         Ok(count)
     }
 }
@@ -191,8 +192,13 @@ mod tests {
         };
         assert!(!revoked.is_fresh(Duration::from_secs(30)));
         assert!(revoked.is_fresh(Duration::ZERO), "zero: always fresh");
-        revoked.mark_synced();
+        revoked.synced.mark(revoked.synced.now());
         assert!(revoked.is_fresh(Duration::from_secs(30)));
+        revoked.synced.mark(0);
+        assert!(
+            revoked.is_fresh(Duration::from_secs(30)),
+            "a mark never goes back"
+        );
         assert!(revoked.synced.elapsed() < Duration::from_secs(30));
     }
 }
