@@ -5,14 +5,15 @@
 //! the refresh token and the second-step ticket are checked for shape, then rotated and
 //! hashed as the refresh flow does; the device cookie is checked for two accounts.
 //!
-//! Checked: nothing panics; a cookie read under a `__Secure-` name was sent under that
-//! very name (not one spelling the prefix in percent-escapes, which any page may set); a
+//! Checked: nothing panics; every cookie read was sent under its very name (not one that
+//! spells it, or the `__Secure-` prefix, in percent-escapes, which any page may set); a
 //! token-shaped refresh token's successor is token-shaped too;
 //! the only device cookie ever accepted is the one genuine cookie the target knows of
 //! (issued to account A at [`ISSUED_AT`]), for A and before it expires.
 
 #![no_main]
 
+use axum_extra::extract::cookie::Cookie;
 use backend::auth::device::{Account, DEVICE_TTL_SECS, DeviceCookies};
 use backend::auth::refresh_token::{self, RefreshTokens};
 use backend::crypto::is_token_shaped;
@@ -60,12 +61,19 @@ fuzz_target!(|data: &[u8]| {
             cookies::CSRF,
             cookies::DEVICE,
         ] {
-            if policy.is_secure() && policy.find(&headers, name).is_some() {
-                let literal = format!("__Secure-{name}");
+            if let Some(value) = policy.find(&headers, name) {
+                let wire = if policy.is_secure() {
+                    format!("__Secure-{name}")
+                } else {
+                    name.to_owned()
+                };
                 let sent_as_such = headers
                     .get_all("cookie")
                     .iter()
-                    .any(|line| line.to_str().is_ok_and(|line| line.contains(&literal)));
+                    .filter_map(|line| line.to_str().ok())
+                    .flat_map(Cookie::split_parse)
+                    .filter_map(Result::ok)
+                    .any(|cookie| cookie.name() == wire && cookie.value() == value);
                 assert!(
                     sent_as_such,
                     "{name} read from a name that only decodes to it"

@@ -53,7 +53,8 @@ pub struct Plan {
     /// `None`: each client steps again as soon as its step is done (closed loop);
     /// `Some(p)`: steps start on a schedule of one every `p` (a paced client beside a
     /// flood), the clients spread evenly over `p`; a client whose step ran long starts the
-    /// next at once and may take one more early to catch up, never more.
+    /// next at once, may take one more early to catch up, never more, and goes on in its
+    /// own slots.
     pub pace: Option<Duration>,
 }
 
@@ -238,11 +239,16 @@ async fn drive<W: Workload>(
             Err(failure) => measured.fail(failure),
         }
         if let Some(pace) = plan.pace {
-            // A late client keeps its schedule, but never falls more than one pace behind
-            // it: after a long step it takes at most one step early to catch up. (Timers
-            // fire on whole milliseconds, so at a pace of a millisecond or two most steps
-            // start a little late; without that one step the rate would sag.)
-            due = (due + pace).max(done.checked_sub(pace).unwrap_or(done));
+            // The next slot of this client's own schedule, skipping those more than a pace
+            // in the past: a late client takes at most one step early to catch up, and
+            // keeps its place among the others. (Timers fire on whole milliseconds, so at
+            // a pace of a millisecond or two most steps start a little late; without that
+            // one step the rate would sag.)
+            let behind = done
+                .checked_sub(pace)
+                .map_or(Duration::ZERO, |floor| floor.saturating_duration_since(due));
+            let slots = behind.as_nanos().div_ceil(pace.as_nanos().max(1)).max(1);
+            due += pace * u32::try_from(slots).unwrap_or(u32::MAX);
         }
     }
     (measured, client)
@@ -324,7 +330,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_paced_client_steps_at_most_once_per_pace() {
+    async fn a_paced_client_steps_once_per_pace() {
         let plan = Plan {
             warmup: Duration::ZERO,
             duration: Duration::from_millis(100),
@@ -383,8 +389,8 @@ mod tests {
         };
         // Client 1 keeps to its schedule, half a pace after client 0.
         assert_eq!(of(1), [5, 15, 25, 35, 45, 55, 65, 75]);
-        // Client 0's step at 20 ends at 45: the next starts at once, one more at once to
-        // catch up (due at 45, a pace behind), then every 10 ms again.
-        assert_eq!(of(0), [0, 10, 20, 45, 47, 55, 65, 75]);
+        // Client 0's step at 20 ends at 45: the next (due at 40) starts at once, then the
+        // client goes on in its own slots, not client 1's.
+        assert_eq!(of(0), [0, 10, 20, 45, 50, 60, 70]);
     }
 }

@@ -271,7 +271,8 @@ async fn logout(
     client: ClientInfo,
     request: Request,
 ) -> (CookieJar, Result<StatusCode, ApiError>) {
-    let jar = CookieJar::from_headers(request.headers());
+    // Only for the cookies it clears: ours are read as sent.
+    let jar = CookieJar::new();
     let refresh = state.cookies.find(request.headers(), cookies::REFRESH);
     // The access token names the session too, should the refresh cookie be missing.
     let claims = access_token(request.headers(), &state)

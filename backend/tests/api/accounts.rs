@@ -129,6 +129,22 @@ async fn a_cookie_name_that_spells_the_secure_prefix_in_escapes_is_not_ours() {
     let rotated = refresh_under("%5F%5FSecure-").await.unwrap();
     assert_eq!(rotated.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(error_code(rotated).await, "invalid_refresh_token");
+    // Beside the genuine cookies, a planted CSRF cookie does not stand in for ours.
+    let forged = client
+        .post(app.url("/api/auth/refresh"))
+        .header(
+            "cookie",
+            format!(
+                "__Secure-refresh_token={refresh}; __Secure-csrf_token={csrf}; \
+                 %5F%5FSecure-csrf_token=planted"
+            ),
+        )
+        .header("x-csrf-token", "planted")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(forged).await, "csrf_rejected");
     // The same cookies under their own names still work.
     let rotated = refresh_under("__Secure-").await.unwrap();
     assert_eq!(rotated.status(), StatusCode::OK);

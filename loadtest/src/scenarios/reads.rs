@@ -111,7 +111,8 @@ async fn authenticated(
         .into_iter()
         .collect();
     if name == ScenarioName::Products && measurement.rate() > 0.0 {
-        // The same clients again, together at half the rate just measured.
+        // As many new connections, spread over the pace, together at half the rate just
+        // measured.
         let half = measurement.rate() / 2.0;
         let pace = Duration::from_secs_f64(CLIENTS as f64 / half);
         let paced = load::run(
