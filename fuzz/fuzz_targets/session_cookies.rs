@@ -6,13 +6,16 @@
 //! hashed as the refresh flow does; the device cookie is checked for two accounts.
 //!
 //! Checked: nothing panics; every cookie read was sent under its very name (not one that
-//! spells it, or the `__Secure-` prefix, in percent-escapes, which any page may set); a
+//! spells it, or the `__Secure-` prefix, in percent-escapes, which any page may set), and
+//! on lines the `cookie` crate can read, it is the cookie that crate finds last; a
 //! token-shaped refresh token's successor is token-shaped too;
 //! the only device cookie ever accepted is the one genuine cookie the target knows of
 //! (issued to account A at [`ISSUED_AT`]), for A and before it expires.
 
 #![no_main]
 
+use axum::http::header::COOKIE;
+use axum::http::{HeaderMap, HeaderValue};
 use axum_extra::extract::cookie::Cookie;
 use backend::auth::device::{Account, DEVICE_TTL_SECS, DeviceCookies};
 use backend::auth::refresh_token::{self, RefreshTokens};
@@ -61,24 +64,56 @@ fuzz_target!(|data: &[u8]| {
             cookies::CSRF,
             cookies::DEVICE,
         ] {
+            let wire = policy.name(name);
             if let Some(value) = policy.find(&headers, name) {
-                let wire = if policy.is_secure() {
-                    format!("__Secure-{name}")
-                } else {
-                    name.to_owned()
-                };
+                let blank = [' ', '\t'];
                 let sent_as_such = headers
                     .get_all("cookie")
                     .iter()
-                    .filter_map(|line| line.to_str().ok())
-                    .flat_map(Cookie::split_parse)
-                    .filter_map(Result::ok)
-                    .any(|cookie| cookie.name() == wire && cookie.value() == value);
+                    .flat_map(|line| line.as_bytes().split(|b| *b == b';'))
+                    .any(|pair| {
+                        String::from_utf8_lossy(pair)
+                            .split_once('=')
+                            .is_some_and(|(key, sent)| {
+                                key.trim_matches(blank) == wire && sent.trim_matches(blank) == value
+                            })
+                    });
                 assert!(
                     sent_as_such,
                     "{name} read from a name that only decodes to it"
                 );
             }
+            // Where the `cookie` crate can read every line (visible ASCII), it finds the
+            // same last cookie of the name.
+            let lines: Option<Vec<&str>> = headers
+                .get_all("cookie")
+                .iter()
+                .map(|line| line.to_str().ok())
+                .collect();
+            if let Some(lines) = lines {
+                let library = lines
+                    .into_iter()
+                    .flat_map(Cookie::split_parse)
+                    .filter_map(Result::ok)
+                    .filter(|cookie| cookie.name() == wire)
+                    .last()
+                    .map(|cookie| cookie.value().to_owned());
+                assert_eq!(policy.find(&headers, name), library, "{name}");
+            }
+            // A pair of the very name whose value is not ASCII, on a line before the
+            // others or after them, changes nothing.
+            let foreign = format!("x=1; {wire}=\u{e9}t\u{e9}");
+            let foreign = HeaderValue::from_bytes(foreign.as_bytes()).expect("obs-text");
+            let mut before = HeaderMap::new();
+            before.append(COOKIE, foreign.clone());
+            for line in headers.get_all(COOKIE) {
+                before.append(COOKIE, line.clone());
+            }
+            let mut after = headers.clone();
+            after.append(COOKIE, foreign);
+            let found = policy.find(&headers, name);
+            assert_eq!(policy.find(&before, name), found, "{name}");
+            assert_eq!(policy.find(&after, name), found, "{name}");
         }
         for name in [cookies::REFRESH, cookies::MFA_TICKET, cookies::CSRF] {
             if let Some(token) = policy.find(&headers, name).filter(|t| is_token_shaped(t)) {

@@ -1,4 +1,9 @@
-//! The host: its cores and CPU, and a process's memory as Linux reports it.
+//! The host: its cores and CPU, how long it takes to wake a thread, and a process's memory
+//! as Linux reports it.
+
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// Cores this process may use.
 pub fn cores() -> usize {
@@ -26,6 +31,63 @@ pub fn load_average() -> Option<f64> {
         .next()?
         .parse()
         .ok()
+}
+
+/// A thread on the first core waking a thread on the last one every few milliseconds,
+/// timing how long each woken thread waits for its core: the floor under every request's
+/// latency at that moment, whatever the server does (a request wakes one of the server's
+/// threads, from wherever the packet was handled). Measured beside readers, it tells the
+/// machine's share of their p99 from the server's. The two are pinned apart, as a thread
+/// woken on the core it was woken from would start at once; on one core, or where the
+/// threads cannot be pinned, there is no figure.
+pub struct WakeProbe {
+    waker: JoinHandle<()>,
+    woken: JoinHandle<Vec<Duration>>,
+    stop: mpsc::Sender<()>,
+}
+
+impl WakeProbe {
+    /// Starts waking a thread every `pace`.
+    pub fn start(pace: Duration) -> Self {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let (wake, wakes) = mpsc::channel::<Instant>();
+        let last = cores().saturating_sub(1);
+        let waker = std::thread::spawn(move || {
+            if last == 0 || pin(0).is_err() {
+                return;
+            }
+            // Each wake-up leaves when the pace has passed or the probe stops.
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(pace) {
+                if wake.send(Instant::now()).is_err() {
+                    break;
+                }
+            }
+        });
+        let woken = std::thread::spawn(move || {
+            if last == 0 || pin(last).is_err() {
+                return Vec::new();
+            }
+            wakes.iter().map(|sent| sent.elapsed()).collect()
+        });
+        Self { waker, woken, stop }
+    }
+
+    /// Stops, and returns the p99 of the waits in milliseconds (`None` without a wake-up).
+    pub fn finish(self) -> Option<f64> {
+        drop(self.stop);
+        self.waker.join().ok()?;
+        let mut waits = self.woken.join().ok()?;
+        waits.sort_unstable();
+        let at = (waits.len() * 99).div_ceil(100).checked_sub(1)?;
+        Some(waits.get(at)?.as_secs_f64() * 1000.0)
+    }
+}
+
+/// Keeps the calling thread on core `core`.
+fn pin(core: usize) -> nix::Result<()> {
+    let mut cores = nix::sched::CpuSet::new();
+    cores.set(core)?;
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &cores)
 }
 
 /// A process's resident memory, in KiB.

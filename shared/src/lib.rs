@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod claims;
+pub mod cookies;
 pub mod error;
 pub mod names;
 pub mod validation;

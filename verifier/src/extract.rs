@@ -80,23 +80,19 @@ fn access_token(method: &Method, headers: &HeaderMap) -> Result<String, AuthReje
     Ok(token)
 }
 
-/// The non-empty value of the cookie `name`, its `__Secure-` form first.
+/// The non-empty value of the cookie `name`, its `__Secure-` form first, read by the
+/// backend's own rule ([`shared::cookies`]: as sent, the last of a name winning). An empty
+/// `__Secure-` cookie is no cookie: the plain name, which any plain-HTTP page may set, is
+/// read only when no `__Secure-` one was sent.
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    let secure = format!("{}{name}", cookies::SECURE_PREFIX);
-    let pairs: Vec<(&str, &str)> = headers
+    let lines: Vec<&[u8]> = headers
         .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(_, value)| !value.is_empty())
+        .into_iter()
+        .map(HeaderValue::as_bytes)
         .collect();
-    [secure.as_str(), name].into_iter().find_map(|wanted| {
-        pairs
-            .iter()
-            .find(|(name, _)| *name == wanted)
-            .map(|(_, value)| (*value).to_owned())
-    })
+    shared::cookies::secure_first(&lines, name)
+        .filter(|value| !value.is_empty())
+        .map(str::to_owned)
 }
 
 /// Compares in time independent of where the strings differ.
@@ -197,6 +193,36 @@ mod tests {
         ] {
             assert_eq!(token(&Method::GET, nothing).unwrap_err(), "missing_token");
         }
+    }
+
+    /// The backend reads the last cookie of a name, so the SPA echoes the last CSRF token;
+    /// a verifier that read another would refuse the SPA's requests, or take a planted
+    /// token the backend never looks at.
+    #[test]
+    fn the_last_cookie_of_a_name_wins_as_on_the_backend() {
+        let twice = [
+            ("cookie", "access_token=planted; csrf_token=planted"),
+            ("cookie", "csrf_token=ours; access_token=ours"),
+            ("x-csrf-token", "ours"),
+        ];
+        assert_eq!(token(&Method::GET, &twice).unwrap(), "ours");
+        assert_eq!(token(&Method::POST, &twice).unwrap(), "ours");
+        let echoed_first = [twice[0], twice[1], ("x-csrf-token", "planted")];
+        assert_eq!(
+            token(&Method::POST, &echoed_first).unwrap_err(),
+            "csrf_rejected"
+        );
+        // A value a browser sent in bytes that are not ASCII hides nothing else.
+        let mut foreign = headers(&[("x-csrf-token", "c")]);
+        let line = b"__Secure-csrf_token=c; x=\xff; __Secure-access_token=t";
+        foreign.append(header::COOKIE, HeaderValue::from_bytes(line).unwrap());
+        assert_eq!(access_token(&Method::POST, &foreign).unwrap(), "t");
+    }
+
+    #[test]
+    fn an_empty_secure_cookie_does_not_fall_back_to_the_plain_name() {
+        let emptied = [("cookie", "access_token=plain; __Secure-access_token=")];
+        assert_eq!(token(&Method::GET, &emptied).unwrap_err(), "missing_token");
     }
 
     #[test]

@@ -82,7 +82,6 @@ errors!(PasswordChangeErrors: InvalidCredentials, WeakPassword, PasswordTooLong,
 async fn register(
     State(state): State<HttpState>,
     client: ClientInfo,
-    jar: CookieJar,
     sent: HeaderMap,
     AppJson(credentials): AppJson<Credentials>,
 ) -> Result<(StatusCode, CookieJar, Json<Registered>), ApiError> {
@@ -99,10 +98,10 @@ async fn register(
             user: views::user(&user),
             session: None,
         };
-        return Ok((StatusCode::CREATED, jar, Json(body)));
+        return Ok((StatusCode::CREATED, CookieJar::new(), Json(body)));
     }
     let issued = state.sessions.start(user, client, Proof::Password).await?;
-    let jar = with_device_cookie(&state, jar, &issued.user, None);
+    let jar = with_device_cookie(&state, CookieJar::new(), &issued.user, None);
     let (jar, Json(signed_in)) = respond(&state, jar, &sent, &issued);
     let body = Registered {
         user: signed_in.user,
@@ -130,7 +129,6 @@ async fn register(
 async fn login(
     State(state): State<HttpState>,
     client: ClientInfo,
-    jar: CookieJar,
     sent: HeaderMap,
     AppJson(credentials): AppJson<Credentials>,
 ) -> Result<Response, ApiError> {
@@ -156,13 +154,18 @@ async fn login(
         return Err(ApiError::new(ErrorCode::EmailNotVerified));
     }
     if signed_in.user.totp_enabled_at.is_some() {
-        return super::mfa::second_step(&state, jar, &signed_in).await;
+        return super::mfa::second_step(&state, CookieJar::new(), &signed_in).await;
     }
     let issued = state
         .sessions
         .start(signed_in.user, client, Proof::Password)
         .await?;
-    let jar = with_device_cookie(&state, jar, &issued.user, signed_in.device_id.as_deref());
+    let jar = with_device_cookie(
+        &state,
+        CookieJar::new(),
+        &issued.user,
+        signed_in.device_id.as_deref(),
+    );
     Ok(respond(&state, jar, &sent, &issued).into_response())
 }
 
@@ -200,7 +203,6 @@ async fn change_password(
     State(state): State<HttpState>,
     auth: AuthUser,
     client: ClientInfo,
-    jar: CookieJar,
     sent: HeaderMap,
     AppJson(change): AppJson<PasswordChange>,
 ) -> Result<(StatusCode, CookieJar), ApiError> {
@@ -217,7 +219,12 @@ async fn change_password(
     state.sessions.reject(ended);
     let event = Event::new(Action::PasswordChanged, &auth.user_id, &client);
     state.audit.record(event).await;
-    let jar = with_device_cookie(&state, jar, &changed.user, changed.device_id.as_deref());
+    let jar = with_device_cookie(
+        &state,
+        CookieJar::new(),
+        &changed.user,
+        changed.device_id.as_deref(),
+    );
     Ok((StatusCode::NO_CONTENT, jar))
 }
 
@@ -237,13 +244,13 @@ async fn change_password(
 async fn refresh(
     State(state): State<HttpState>,
     client: ClientInfo,
-    jar: CookieJar,
     sent: HeaderMap,
 ) -> Result<TokenResponse, (CookieJar, ApiError)> {
     let presented = state
         .cookies
         .find(&sent, cookies::REFRESH)
         .unwrap_or_default();
+    let jar = CookieJar::new();
     match state.sessions.refresh(&presented, &client).await {
         Ok(issued) => Ok(respond(&state, jar, &sent, &issued)),
         Err(error) if error.code() == ErrorCode::InvalidRefreshToken => {
@@ -271,8 +278,6 @@ async fn logout(
     client: ClientInfo,
     request: Request,
 ) -> (CookieJar, Result<StatusCode, ApiError>) {
-    // Only for the cookies it clears: ours are read as sent.
-    let jar = CookieJar::new();
     let refresh = state.cookies.find(request.headers(), cookies::REFRESH);
     // The access token names the session too, should the refresh cookie be missing.
     let claims = access_token(request.headers(), &state)
@@ -293,7 +298,7 @@ async fn logout(
         }
         Err(error) => Err(ApiError::from(error)),
     };
-    (state.cookies.clear(jar), result)
+    (state.cookies.clear(CookieJar::new()), result)
 }
 
 /// Ends every session of the user, this one too.
@@ -311,12 +316,14 @@ async fn logout_all(
     State(state): State<HttpState>,
     user: AuthUser,
     client: ClientInfo,
-    jar: CookieJar,
 ) -> Result<(StatusCode, CookieJar), ApiError> {
     state.sessions.revoke_all(&user.user_id, None).await?;
     let event = Event::new(Action::SignOutEverywhere, &user.user_id, &client);
     state.audit.record(event).await;
-    Ok((StatusCode::NO_CONTENT, state.cookies.clear(jar)))
+    Ok((
+        StatusCode::NO_CONTENT,
+        state.cookies.clear(CookieJar::new()),
+    ))
 }
 
 /// Ends every session of the user but this one.

@@ -1,7 +1,7 @@
 //! The session cookies, the device cookie and the second-step ticket: names, attributes,
 //! setting and clearing.
 
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use time::Duration;
 
@@ -41,31 +41,15 @@ impl CookiePolicy {
         }
     }
 
-    /// The value of one of our cookies in the request's `Cookie` headers, the last of that
-    /// name winning. Names and values are taken as sent, not percent-decoded: a name that
-    /// spells `__Secure-` in escapes is another cookie to a browser (one that a plain-HTTP
-    /// page may set), so it is another cookie here too; and our values are base64url or
-    /// JWTs, which never need decoding. No jar is built of everything the browser sent,
-    /// which matters for the access token, read on every authenticated request.
+    /// The value of one of our cookies in the request's `Cookie` headers, by the rule of
+    /// [`shared::cookies`]: names and values as sent (a name that spells `__Secure-` in
+    /// escapes is not ours), the last of the name winning, a foreign byte skipping only its
+    /// own pair. No jar is built of everything the browser sent, which matters for the
+    /// access token, read on every authenticated request.
     pub fn find(&self, headers: &HeaderMap, base: &'static str) -> Option<String> {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(Cookie::split_parse)
-            .filter_map(Result::ok)
-            .filter(|cookie| self.is_named(cookie.name(), base))
-            .last()
-            .map(|cookie| cookie.value().to_owned())
-    }
-
-    /// Whether `name` is the on-the-wire name of the cookie `base`.
-    fn is_named(&self, name: &str, base: &str) -> bool {
-        if self.secure {
-            name.strip_prefix(SECURE_PREFIX) == Some(base)
-        } else {
-            name == base
-        }
+        let prefix = if self.secure { SECURE_PREFIX } else { "" };
+        let lines = headers.get_all(header::COOKIE).into_iter();
+        shared::cookies::last(lines.map(HeaderValue::as_bytes), prefix, base).map(str::to_owned)
     }
 
     /// Sets the access, refresh and CSRF cookies for freshly issued tokens. The CSRF token
@@ -133,7 +117,6 @@ impl CookiePolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     fn headers(lines: &[&'static str]) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -169,5 +152,11 @@ mod tests {
         assert_eq!(policy.find(&planted, ACCESS).as_deref(), Some("ours"));
         let escaped = headers(&["__Secure-access_token=%41"]);
         assert_eq!(policy.find(&escaped, ACCESS).as_deref(), Some("%41"));
+        // A pair a browser sent in bytes that are not text hides nothing else.
+        let mut foreign = HeaderMap::new();
+        let line = b"__Secure-csrf_token=c; x=\xff; __Secure-access_token=ours";
+        foreign.append(header::COOKIE, HeaderValue::from_bytes(line).unwrap());
+        assert_eq!(policy.find(&foreign, ACCESS).as_deref(), Some("ours"));
+        assert_eq!(policy.find(&foreign, CSRF).as_deref(), Some("c"));
     }
 }

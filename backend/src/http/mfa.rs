@@ -127,7 +127,6 @@ async fn disable(
 async fn verify(
     State(state): State<HttpState>,
     client: ClientInfo,
-    jar: CookieJar,
     sent: HeaderMap,
     AppJson(body): AppJson<MfaCode>,
 ) -> Result<Response, ApiError> {
@@ -149,7 +148,7 @@ async fn verify(
         .sessions
         .start(user, client, Proof::SecondFactor)
         .await?;
-    let jar = with_device_cookie(&state, jar, &issued.user, device_id.as_deref());
+    let jar = with_device_cookie(&state, CookieJar::new(), &issued.user, device_id.as_deref());
     let jar = state.cookies.clear_mfa_ticket(jar);
     Ok(respond(&state, jar, &sent, &issued).into_response())
 }

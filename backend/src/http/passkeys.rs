@@ -217,7 +217,6 @@ async fn login_start(
 async fn login_finish(
     State(state): State<HttpState>,
     client: ClientInfo,
-    jar: CookieJar,
     sent: HeaderMap,
     AppJson(body): AppJson<PasskeyLoginBody>,
 ) -> Result<Response, ApiError> {
@@ -234,6 +233,6 @@ async fn login_finish(
         }
     };
     let issued = state.sessions.start(user, client, Proof::Passkey).await?;
-    let jar = with_device_cookie(&state, jar, &issued.user, None);
+    let jar = with_device_cookie(&state, CookieJar::new(), &issued.user, None);
     Ok(respond(&state, jar, &sent, &issued).into_response())
 }

@@ -71,14 +71,13 @@ async fn forgot(
 async fn reset(
     State(state): State<HttpState>,
     client: ClientInfo,
-    jar: CookieJar,
     AppJson(body): AppJson<PasswordReset>,
 ) -> Result<(StatusCode, CookieJar), ApiError> {
     let (user, ended) = state.recovery.reset(&body).await?;
     state.sessions.reject(ended);
     let event = Event::new(Action::PasswordReset, &user.id, &client);
     state.audit.record(event).await;
-    let jar = with_device_cookie(&state, jar, &user, None);
+    let jar = with_device_cookie(&state, CookieJar::new(), &user, None);
     Ok((StatusCode::NO_CONTENT, jar))
 }
 

@@ -62,24 +62,17 @@ pub async fn with_lock<F: Future + 'static>(name: &str, work: F) -> F::Output {
     receiver.await.expect("the locked work sent its result")
 }
 
-/// The value of a cookie readable by scripts.
-pub fn cookie(name: &str) -> Option<String> {
+/// The CSRF token the server set (its name prefixed with `__Secure-` on HTTPS deployments),
+/// read by the server's own rule ([`shared::cookies`]: the last of a name winning), so the
+/// header echoes the very cookie the server compares it with.
+pub fn csrf_token() -> Option<String> {
     let document = web_sys::window()?.document()?;
     let cookies = document
         .dyn_into::<web_sys::HtmlDocument>()
         .ok()?
         .cookie()
         .ok()?;
-    cookies
-        .split(';')
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
-}
-
-/// The CSRF token the server set (its name prefixed with `__Secure-` on HTTPS deployments).
-pub fn csrf_token() -> Option<String> {
-    cookie(&format!("{SECURE_PREFIX}{CSRF}")).or_else(|| cookie(CSRF))
+    shared::cookies::secure_first(&[cookies.as_bytes()], CSRF).map(str::to_owned)
 }
 
 /// Forgets the CSRF cookie here (both names), so that this browser resumes no session at

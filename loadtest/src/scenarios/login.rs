@@ -1,10 +1,14 @@
 //! `POST /api/auth/login` with right passwords, each request from an address of its own,
 //! compared with the argon2id ceiling: how many hashes per second the machine's cores can
-//! do at all, timed here with the backend's own parameters while the server is idle.
+//! do at all, timed here with the backend's own parameters on every core at once while the
+//! server is idle (as the logins hash: two hashes side by side share the caches and the
+//! memory bus, and on a virtual machine perhaps one physical core, so each takes longer
+//! than a hash alone; the time of a hash alone is given too).
 //! A few paced readers of `/api/products` run beside the logins, to show what a login
-//! flood does to everyone else's latency.
+//! flood does to everyone else's latency, and a thread of the tool waking another, to show
+//! how much of that is the machine's own (how long a woken thread waits for a core).
 
-use std::sync::Arc;
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
@@ -14,7 +18,7 @@ use super::reads::{Get, access_cookie, connections, p99};
 use super::{Context, Member, members};
 use crate::client::{Failure, post_json};
 use crate::load::{self, Workload};
-use crate::machine;
+use crate::machine::{self, WakeProbe};
 use crate::options::ScenarioName;
 use crate::report::Outcome;
 use crate::users::{FORWARDED_FOR, Population};
@@ -27,9 +31,12 @@ const READERS: usize = 2;
 /// Each reader sends a request every this often: enough for a p99, too few to take CPU
 /// from the hashing.
 const READER_PACE: Duration = Duration::from_millis(20);
-/// Hashes timed for the ceiling before the logins and again after them (one more runs
-/// first each time, untimed): the machine's speed drifts, so the ceiling is the median
-/// over both.
+/// A thread of the tool wakes another this often, beside the readers, to show the
+/// machine's own share of their p99 ([`WakeProbe`]).
+const PROBE_PACE: Duration = Duration::from_millis(5);
+/// Hashes timed on each core for the ceiling before the logins and again after them (one
+/// more runs first each time, untimed): the machine's speed drifts, so the ceiling is the
+/// median over both. As many again are timed alone, on one thread.
 const HASHES: usize = 11;
 const QUICK_HASHES: usize = 3;
 
@@ -60,21 +67,26 @@ impl Workload for Login {
 /// times hashes again.
 pub async fn run(context: &mut Context) -> anyhow::Result<Outcome> {
     let hashes = if context.quick { QUICK_HASHES } else { HASHES };
-    let mut hash_times = time_hashes(hashes).await?;
+    let cores = machine::cores();
+    let mut side_by_side = time_hashes(hashes, cores).await?;
+    let mut alone = time_hashes(hashes, 1).await?;
 
     let members = members(context, CLIENTS).await?;
     let cookie = access_cookie(context).await?;
     let reading = context.plan.paced(READER_PACE);
+    let probe = WakeProbe::start(PROBE_PACE);
     let idle = load::run(
         Get::new(paths::PRODUCTS, Some(cookie.clone())),
         connections(context, READERS),
         reading,
     )
     .await;
+    let idle_wake = tokio::task::spawn_blocking(|| probe.finish()).await?;
 
     let login = Login {
         population: Arc::clone(&context.population),
     };
+    let probe = WakeProbe::start(PROBE_PACE);
     let (mut measurement, flooded) = tokio::join!(
         load::run(login, members, context.plan),
         load::run(
@@ -83,27 +95,34 @@ pub async fn run(context: &mut Context) -> anyhow::Result<Outcome> {
             reading,
         ),
     );
+    let flooded_wake = tokio::task::spawn_blocking(|| probe.finish()).await?;
     measurement.add_failures(&idle);
     measurement.add_failures(&flooded);
 
-    hash_times.extend(time_hashes(hashes).await?);
-    hash_times.sort_unstable();
-    let per_hash = hash_times[hash_times.len() / 2];
-    let cores = machine::cores();
+    side_by_side.extend(time_hashes(hashes, cores).await?);
+    alone.extend(time_hashes(hashes, 1).await?);
+    let per_hash = median(&mut side_by_side);
     let ceiling = cores as f64 / per_hash.as_secs_f64();
+    let alone = median(&mut alone);
 
     let mut notes = vec![
         format!(
-            "{:.0}% of the argon2id ceiling ({:.1}/s: {cores} cores ÷ {:.1} ms per hash, median of {} before and after)",
+            "{:.0}% of the argon2id ceiling ({:.1}/s: {cores} cores ÷ {:.1} ms per hash with every core hashing, median of {} before and after; a hash alone {:.1} ms)",
             100.0 * measurement.rate() / ceiling,
             ceiling,
-            per_hash.as_secs_f64() * 1000.0,
-            hash_times.len()
+            millis(per_hash),
+            side_by_side.len(),
+            millis(alone),
         ),
         format!(
             "products p99 with {READERS} readers: {} idle, {} during logins",
             p99(&idle),
             p99(&flooded)
+        ),
+        format!(
+            "a thread woken by another waited (p99) {} idle, {} during logins",
+            wait(idle_wake),
+            wait(flooded_wake)
         ),
     ];
     if let Some(memory) = context.memory() {
@@ -118,21 +137,56 @@ pub async fn run(context: &mut Context) -> anyhow::Result<Outcome> {
     })
 }
 
-/// The times of `count` hashes with the backend's own argon2id parameters, one after the
-/// other on one thread (the ceiling takes their median, so that another process taking the
-/// core for a moment does not count).
-async fn time_hashes(count: usize) -> anyhow::Result<Vec<Duration>> {
+/// The times of `count` hashes with the backend's own argon2id parameters on each of
+/// `threads` threads at once, one after the other on each (the ceiling takes their median,
+/// so that another process taking a core for a moment does not count).
+async fn time_hashes(count: usize, threads: usize) -> anyhow::Result<Vec<Duration>> {
+    let threads = threads.max(1);
     tokio::task::spawn_blocking(move || {
-        let password = backend::crypto::random_token(15);
-        // The first hash also maps the memory it works in.
-        backend::auth::password::hash_blocking(&password)?;
-        let mut times = Vec::with_capacity(count);
-        for _ in 0..count.max(1) {
-            let started = Instant::now();
-            backend::auth::password::hash_blocking(&password)?;
-            times.push(started.elapsed());
-        }
-        Ok(times)
+        let start = Barrier::new(threads);
+        std::thread::scope(|scope| {
+            let hashing: Vec<_> = (0..threads)
+                .map(|_| scope.spawn(|| hash_times(count, &start)))
+                .collect();
+            let mut times = Vec::with_capacity(count * threads);
+            for thread in hashing {
+                let timed = thread
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("a hashing thread panicked"))?;
+                times.extend(timed?);
+            }
+            Ok(times)
+        })
     })
     .await?
+}
+
+/// Times `count` hashes once every thread at `start` is there.
+fn hash_times(count: usize, start: &Barrier) -> anyhow::Result<Vec<Duration>> {
+    let password = backend::crypto::random_token(15);
+    // The first hash also maps the memory it works in. Its error, if any, waits for the
+    // other threads too, so that none is left at the barrier.
+    let warmed = backend::auth::password::hash_blocking(&password);
+    start.wait();
+    warmed?;
+    let mut times = Vec::with_capacity(count);
+    for _ in 0..count.max(1) {
+        let started = Instant::now();
+        backend::auth::password::hash_blocking(&password)?;
+        times.push(started.elapsed());
+    }
+    Ok(times)
+}
+
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort_unstable();
+    times[times.len() / 2]
+}
+
+fn wait(p99_ms: Option<f64>) -> String {
+    p99_ms.map_or_else(|| "—".to_owned(), |ms| format!("{ms:.2} ms"))
+}
+
+fn millis(time: Duration) -> f64 {
+    time.as_secs_f64() * 1000.0
 }
