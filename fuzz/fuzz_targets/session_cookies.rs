@@ -100,20 +100,47 @@ fuzz_target!(|data: &[u8]| {
                     .map(|cookie| cookie.value().to_owned());
                 assert_eq!(policy.find(&headers, name), library, "{name}");
             }
-            // A pair of the very name whose value is not ASCII, on a line before the
-            // others or after them, changes nothing.
-            let foreign = format!("x=1; {wire}=\u{e9}t\u{e9}");
-            let foreign = HeaderValue::from_bytes(foreign.as_bytes()).expect("obs-text");
+            // A pair of the very name whose value is not ASCII changes nothing: on a line
+            // before the others or after them, or on the first or last line itself
+            // (browsers send one line, so a reader that lost the line would show here).
+            let foreign = format!("{wire}=\u{e9}t\u{e9}");
+            let line = |text: &str| HeaderValue::from_bytes(text.as_bytes()).expect("obs-text");
+            let sent: Vec<&[u8]> = headers
+                .get_all(COOKIE)
+                .iter()
+                .map(|l| l.as_bytes())
+                .collect();
+            let with = |first: &str, last: &str| {
+                let mut map = HeaderMap::new();
+                for (n, sent) in sent.iter().enumerate() {
+                    let mut text = String::from_utf8_lossy(sent).into_owned();
+                    if sent.iter().any(|b| !b.is_ascii()) {
+                        // Lossy would change the line: keep its bytes.
+                        map.append(COOKIE, HeaderValue::from_bytes(sent).expect("sent"));
+                        continue;
+                    }
+                    if n == 0 {
+                        text.insert_str(0, first);
+                    }
+                    if n + 1 == sent.len() {
+                        text.push_str(last);
+                    }
+                    map.append(COOKIE, line(&text));
+                }
+                map
+            };
+            let found = policy.find(&headers, name);
             let mut before = HeaderMap::new();
-            before.append(COOKIE, foreign.clone());
-            for line in headers.get_all(COOKIE) {
-                before.append(COOKIE, line.clone());
+            before.append(COOKIE, line(&foreign));
+            for sent in &sent {
+                before.append(COOKIE, HeaderValue::from_bytes(sent).expect("sent"));
             }
             let mut after = headers.clone();
-            after.append(COOKIE, foreign);
-            let found = policy.find(&headers, name);
-            assert_eq!(policy.find(&before, name), found, "{name}");
-            assert_eq!(policy.find(&after, name), found, "{name}");
+            after.append(COOKIE, line(&foreign));
+            let inline = with(&format!("{foreign}; "), &format!("; {foreign}"));
+            for (case, map) in [("before", before), ("after", after), ("inline", inline)] {
+                assert_eq!(policy.find(&map, name), found, "{name} {case}");
+            }
         }
         for name in [cookies::REFRESH, cookies::MFA_TICKET, cookies::CSRF] {
             if let Some(token) = policy.find(&headers, name).filter(|t| is_token_shaped(t)) {

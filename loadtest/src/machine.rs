@@ -33,13 +33,13 @@ pub fn load_average() -> Option<f64> {
         .ok()
 }
 
-/// A thread on the first core waking a thread on the last one every few milliseconds,
-/// timing how long each woken thread waits for its core: the floor under every request's
-/// latency at that moment, whatever the server does (a request wakes one of the server's
-/// threads, from wherever the packet was handled). Measured beside readers, it tells the
-/// machine's share of their p99 from the server's. The two are pinned apart, as a thread
-/// woken on the core it was woken from would start at once; on one core, or where the
-/// threads cannot be pinned, there is no figure.
+/// A thread on the first core this process may use waking a thread on the last one every
+/// few milliseconds, timing how long each woken thread waits for its core: what a thread
+/// of this machine waits at that moment, whatever the server does (a request wakes one of
+/// the server's threads, from wherever the packet was handled). Measured beside readers,
+/// it shows how much of their p99 the machine could account for. The two are pinned
+/// apart, as a thread woken on the core it was woken from would start at once; on one
+/// core, or where the threads cannot be pinned, there is no figure.
 pub struct WakeProbe {
     waker: JoinHandle<()>,
     woken: JoinHandle<Vec<Duration>>,
@@ -51,9 +51,15 @@ impl WakeProbe {
     pub fn start(pace: Duration) -> Self {
         let (stop, stopped) = mpsc::channel::<()>();
         let (wake, wakes) = mpsc::channel::<Instant>();
-        let last = cores().saturating_sub(1);
+        // The first and last cores this process may use (none: the threads stay unpinned
+        // and give no figure).
+        let apart = allowed_cores().and_then(|cores| {
+            let (first, last) = (*cores.first()?, *cores.last()?);
+            (first != last).then_some((first, last))
+        });
         let waker = std::thread::spawn(move || {
-            if last == 0 || pin(0).is_err() {
+            let Some((first, _)) = apart else { return };
+            if pin(first).is_err() {
                 return;
             }
             // Each wake-up leaves when the pace has passed or the probe stops.
@@ -64,7 +70,10 @@ impl WakeProbe {
             }
         });
         let woken = std::thread::spawn(move || {
-            if last == 0 || pin(last).is_err() {
+            let Some((_, last)) = apart else {
+                return Vec::new();
+            };
+            if pin(last).is_err() {
                 return Vec::new();
             }
             wakes.iter().map(|sent| sent.elapsed()).collect()
@@ -81,6 +90,16 @@ impl WakeProbe {
         let at = (waits.len() * 99).div_ceil(100).checked_sub(1)?;
         Some(waits.get(at)?.as_secs_f64() * 1000.0)
     }
+}
+
+/// The cores the calling thread may run on.
+fn allowed_cores() -> Option<Vec<usize>> {
+    let cores = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).ok()?;
+    Some(
+        (0..nix::sched::CpuSet::count())
+            .filter(|&core| cores.is_set(core).unwrap_or(false))
+            .collect(),
+    )
 }
 
 /// Keeps the calling thread on core `core`.

@@ -28,27 +28,37 @@ pub fn last<'a>(
     prefix: &str,
     name: &str,
 ) -> Option<&'a str> {
-    lines
-        .into_iter()
-        .flat_map(|line| line.split(|byte| *byte == b';'))
-        .filter_map(|pair| {
-            let equals = pair.iter().position(|byte| *byte == b'=')?;
-            let (key, value) = (&pair[..equals], &pair[equals + 1..]);
-            let key = trim(key).strip_prefix(prefix.as_bytes())?;
-            (key == name.as_bytes()).then_some(())?;
-            let value = trim(value);
-            value.is_ascii().then(|| std::str::from_utf8(value).ok())?
-        })
+    values(lines, prefix, name)
+        .filter_map(|value| value.is_ascii().then(|| std::str::from_utf8(value).ok())?)
         .last()
 }
 
 /// The value of the cookie `name` under its `__Secure-` name when one was sent, else under
-/// its plain name: for a reader that does not know whether the server sets `Secure`
-/// cookies (the SPA, the verifier). A `__Secure-` cookie can only come from a secure page,
-/// so it goes first; when one was sent, its value counts even if empty.
+/// its plain name: for a reader that is not told whether the server sets `Secure` cookies
+/// (the SPA; the verifier unless configured). A `__Secure-` cookie can only come from a
+/// secure page, so once one is sent, whatever its value, the plain name is not read.
 pub fn secure_first<'a>(lines: &[&'a [u8]], name: &str) -> Option<&'a str> {
     let lines = || lines.iter().copied();
-    last(lines(), SECURE_PREFIX, name).or_else(|| last(lines(), "", name))
+    let secure_sent = values(lines(), SECURE_PREFIX, name).next().is_some();
+    let prefix = if secure_sent { SECURE_PREFIX } else { "" };
+    last(lines(), prefix, name)
+}
+
+/// The raw values, in order, of the pairs named exactly `prefix` followed by `name`.
+fn values<'a, 'n>(
+    lines: impl IntoIterator<Item = &'a [u8]>,
+    prefix: &'n str,
+    name: &'n str,
+) -> impl Iterator<Item = &'a [u8]> {
+    lines
+        .into_iter()
+        .flat_map(|line| line.split(|byte| *byte == b';'))
+        .filter_map(move |pair| {
+            let equals = pair.iter().position(|byte| *byte == b'=')?;
+            let (key, value) = (&pair[..equals], &pair[equals + 1..]);
+            let key = trim(key).strip_prefix(prefix.as_bytes())?;
+            (key == name.as_bytes()).then(|| trim(value))
+        })
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {
@@ -120,13 +130,15 @@ mod tests {
     }
 
     #[test]
-    fn the_secure_name_goes_first_even_when_empty() {
+    fn once_a_secure_name_is_sent_the_plain_one_is_not_read() {
         let both: [&[u8]; 2] = [b"access_token=plain", b"__Secure-access_token=secure"];
         assert_eq!(secure_first(&both, "access_token"), Some("secure"));
         let plain: [&[u8]; 1] = [b"access_token=plain; __Secure-access_tokens=x"];
         assert_eq!(secure_first(&plain, "access_token"), Some("plain"));
         let emptied: [&[u8]; 1] = [b"access_token=plain; __Secure-access_token ="];
         assert_eq!(secure_first(&emptied, "access_token"), Some(""));
+        let foreign: [&[u8]; 1] = [b"access_token=plain; __Secure-access_token=\xff"];
+        assert_eq!(secure_first(&foreign, "access_token"), None);
         let blanks: [&[u8]; 1] = [b" __Secure-access_token\t= s ; access_token=p"];
         assert_eq!(secure_first(&blanks, "access_token"), Some("s"));
         assert_eq!(secure_first(&[b"other=1"], "access_token"), None);

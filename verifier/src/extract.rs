@@ -43,8 +43,8 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthRejection> {
-        let token = access_token(&parts.method, &parts.headers)?;
         let verifier = Verifier::from_ref(state);
+        let token = access_token(&parts.method, &parts.headers, verifier.cookie_secure())?;
         match verifier.verify(&token).await {
             Ok(claims) => Ok(Self(claims)),
             Err(error) => {
@@ -56,7 +56,11 @@ where
 }
 
 /// The token from `Authorization: Bearer …`, else from the cookie.
-fn access_token(method: &Method, headers: &HeaderMap) -> Result<String, AuthRejection> {
+fn access_token(
+    method: &Method,
+    headers: &HeaderMap,
+    secure: Option<bool>,
+) -> Result<String, AuthRejection> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         return value
             .to_str()
@@ -69,9 +73,9 @@ fn access_token(method: &Method, headers: &HeaderMap) -> Result<String, AuthReje
             .map(str::to_owned)
             .ok_or(AuthRejection::Token(Invalid::Malformed.into()));
     }
-    let token = cookie(headers, cookies::ACCESS).ok_or(AuthRejection::MissingToken)?;
+    let token = cookie(headers, cookies::ACCESS, secure).ok_or(AuthRejection::MissingToken)?;
     if !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
-        let csrf = cookie(headers, cookies::CSRF);
+        let csrf = cookie(headers, cookies::CSRF, secure);
         let echoed = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
         if !csrf.is_some_and(|csrf| echoed.is_some_and(|echoed| same(&csrf, echoed))) {
             return Err(AuthRejection::CsrfRejected);
@@ -80,19 +84,22 @@ fn access_token(method: &Method, headers: &HeaderMap) -> Result<String, AuthReje
     Ok(token)
 }
 
-/// The non-empty value of the cookie `name`, its `__Secure-` form first, read by the
-/// backend's own rule ([`shared::cookies`]: as sent, the last of a name winning). An empty
-/// `__Secure-` cookie is no cookie: the plain name, which any plain-HTTP page may set, is
-/// read only when no `__Secure-` one was sent.
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+/// The non-empty value of the cookie `name`, read by the backend's own rule
+/// ([`shared::cookies`]: as sent, the last of a name winning): under exactly the name the
+/// server sets when the verifier was told whether it sets `Secure` cookies, else under its
+/// `__Secure-` name when one was sent (whatever its value) and its plain name otherwise.
+fn cookie(headers: &HeaderMap, name: &str, secure: Option<bool>) -> Option<String> {
     let lines: Vec<&[u8]> = headers
         .get_all(header::COOKIE)
         .into_iter()
         .map(HeaderValue::as_bytes)
         .collect();
-    shared::cookies::secure_first(&lines, name)
-        .filter(|value| !value.is_empty())
-        .map(str::to_owned)
+    let found = match secure {
+        None => shared::cookies::secure_first(&lines, name),
+        Some(true) => shared::cookies::last(lines, cookies::SECURE_PREFIX, name),
+        Some(false) => shared::cookies::last(lines, "", name),
+    };
+    found.filter(|value| !value.is_empty()).map(str::to_owned)
 }
 
 /// Compares in time independent of where the strings differ.
@@ -159,7 +166,8 @@ mod tests {
     }
 
     fn token(method: &Method, pairs: &[(&str, &str)]) -> Result<String, String> {
-        access_token(method, &headers(pairs)).map_err(|rejection| rejection.code().to_string())
+        access_token(method, &headers(pairs), None)
+            .map_err(|rejection| rejection.code().to_string())
     }
 
     #[test]
@@ -216,13 +224,51 @@ mod tests {
         let mut foreign = headers(&[("x-csrf-token", "c")]);
         let line = b"__Secure-csrf_token=c; x=\xff; __Secure-access_token=t";
         foreign.append(header::COOKIE, HeaderValue::from_bytes(line).unwrap());
-        assert_eq!(access_token(&Method::POST, &foreign).unwrap(), "t");
+        assert_eq!(access_token(&Method::POST, &foreign, None).unwrap(), "t");
     }
 
     #[test]
-    fn an_empty_secure_cookie_does_not_fall_back_to_the_plain_name() {
+    fn a_secure_cookie_sent_empty_or_foreign_does_not_fall_back_to_the_plain_name() {
         let emptied = [("cookie", "access_token=plain; __Secure-access_token=")];
         assert_eq!(token(&Method::GET, &emptied).unwrap_err(), "missing_token");
+        let mut foreign = headers(&[("cookie", "access_token=plain")]);
+        let line = HeaderValue::from_bytes(b"__Secure-access_token=\xff").unwrap();
+        foreign.append(header::COOKIE, line);
+        let refused = access_token(&Method::GET, &foreign, None).unwrap_err();
+        assert_eq!(refused.code(), ErrorCode::MissingToken);
+    }
+
+    /// Told the server's `COOKIE_SECURE`, the verifier reads the names the server reads
+    /// and no other: a plain cookie (which a plain-HTTP page may set) is nothing to a
+    /// `Secure` deployment, and the other way round.
+    #[test]
+    fn told_whether_cookies_are_secure_only_those_names_count() {
+        let plain = headers(&[("cookie", "access_token=plain; csrf_token=c")]);
+        let secure = headers(&[("cookie", "__Secure-access_token=s; __Secure-csrf_token=c")]);
+        let code = |result: Result<String, AuthRejection>| result.map_err(|r| r.code().to_string());
+        assert_eq!(
+            code(access_token(&Method::GET, &plain, Some(true))).unwrap_err(),
+            "missing_token"
+        );
+        assert_eq!(
+            code(access_token(&Method::GET, &secure, Some(true))).unwrap(),
+            "s"
+        );
+        assert_eq!(
+            code(access_token(&Method::GET, &secure, Some(false))).unwrap_err(),
+            "missing_token"
+        );
+        assert_eq!(
+            code(access_token(&Method::GET, &plain, Some(false))).unwrap(),
+            "plain"
+        );
+        // The CSRF cookie too: a plain one beside a `__Secure-` token does not count.
+        let mixed = headers(&[
+            ("cookie", "__Secure-access_token=s; csrf_token=c"),
+            ("x-csrf-token", "c"),
+        ]);
+        let refused = code(access_token(&Method::POST, &mixed, Some(true))).unwrap_err();
+        assert_eq!(refused, "csrf_rejected");
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub struct Verifier {
 struct Inner {
     /// Where the keys are; the only URL ever fetched.
     url: Url,
+    /// Whether the server's cookies are `Secure` (`None`: not told).
+    cookie_secure: Option<bool>,
     http: reqwest::Client,
     rules: Rules,
     settings: Settings,
@@ -120,12 +122,19 @@ impl Verifier {
             fetch_timeout: Duration::from_secs(5),
             clock: Arc::new(SystemClock),
             allow_plain_http: false,
+            cookie_secure: None,
         }
     }
 
     /// The JWKS URL.
     pub fn jwks_url(&self) -> &str {
         self.inner.url.as_str()
+    }
+
+    /// Whether the server's cookies are `Secure`, if the builder was told
+    /// ([`VerifierBuilder::cookie_secure`]).
+    pub(crate) fn cookie_secure(&self) -> Option<bool> {
+        self.inner.cookie_secure
     }
 
     /// How many times the JWKS has been fetched (or tried), for metrics.
@@ -249,6 +258,7 @@ pub struct VerifierBuilder {
     fetch_timeout: Duration,
     clock: Arc<dyn Clock>,
     allow_plain_http: bool,
+    cookie_secure: Option<bool>,
 }
 
 impl fmt::Debug for VerifierBuilder {
@@ -300,6 +310,18 @@ impl VerifierBuilder {
         self
     }
 
+    /// The auth server's `COOKIE_SECURE`: read the access and CSRF cookies under exactly
+    /// the names it sets (`__Secure-access_token` with `true`, `access_token` with
+    /// `false`), as the server does. Untold, the verifier reads the `__Secure-` name when
+    /// one was sent and the plain name otherwise; then a plain cookie that a plain-HTTP
+    /// page or a sibling domain set is taken for a browser that sent no `__Secure-` one
+    /// (signed out, or its access cookie expired), which the server itself would refuse.
+    /// Set it in production.
+    pub fn cookie_secure(mut self, secure: bool) -> Self {
+        self.cookie_secure = Some(secure);
+        self
+    }
+
     /// The verifier, or why these settings cannot make one.
     pub fn build(self) -> Result<Verifier, ConfigError> {
         let bad_url = |reason: String| ConfigError::BadUrl {
@@ -325,6 +347,7 @@ impl VerifierBuilder {
         Ok(Verifier {
             inner: Arc::new(Inner {
                 url,
+                cookie_secure: self.cookie_secure,
                 http,
                 rules: Rules::new(&self.issuer, &self.audience),
                 settings: self.settings,

@@ -25,6 +25,10 @@ pub struct Config {
     /// Listen address (`:0` picks a free port; the bound address is logged).
     #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:3001")]
     pub bind_addr: SocketAddr,
+    /// The auth server's own `COOKIE_SECURE`, so that cookies are read under exactly the
+    /// names it sets; unset, the `__Secure-` name is read when sent, else the plain one.
+    #[arg(long, env = "COOKIE_SECURE")]
+    pub cookie_secure: Option<bool>,
 }
 
 /// The routes: `GET /orders` (needs an access token) and `GET /health`.
@@ -96,7 +100,11 @@ pub async fn run(
     config: &Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let verifier = Verifier::for_auth_server(&config.public_url)?;
+    let mut verifier = Verifier::auth_server_builder(&config.public_url);
+    if let Some(secure) = config.cookie_secure {
+        verifier = verifier.cookie_secure(secure);
+    }
+    let verifier = verifier.build()?;
     let listener = tokio::net::TcpListener::bind(config.bind_addr).await?;
     let addr = listener.local_addr()?;
     tracing::info!(jwks = verifier.jwks_url(), %addr, "listening");
