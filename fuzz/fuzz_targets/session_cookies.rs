@@ -112,13 +112,13 @@ fuzz_target!(|data: &[u8]| {
                 .collect();
             let with = |first: &str, last: &str| {
                 let mut map = HeaderMap::new();
-                for (n, sent) in sent.iter().enumerate() {
-                    let mut text = String::from_utf8_lossy(sent).into_owned();
-                    if sent.iter().any(|b| !b.is_ascii()) {
-                        // Lossy would change the line: keep its bytes.
-                        map.append(COOKIE, HeaderValue::from_bytes(sent).expect("sent"));
+                for (n, bytes) in sent.iter().enumerate() {
+                    if !bytes.is_ascii() {
+                        // As text it would change: keep its bytes.
+                        map.append(COOKIE, HeaderValue::from_bytes(bytes).expect("sent"));
                         continue;
                     }
+                    let mut text = String::from_utf8_lossy(bytes).into_owned();
                     if n == 0 {
                         text.insert_str(0, first);
                     }

@@ -26,8 +26,10 @@ pub struct Config {
     #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:3001")]
     pub bind_addr: SocketAddr,
     /// The auth server's own `COOKIE_SECURE`, so that cookies are read under exactly the
-    /// names it sets; unset, the `__Secure-` name is read when sent, else the plain one.
-    #[arg(long, env = "COOKIE_SECURE")]
+    /// names it sets. Set it: the auth server's default depends on its `APP_ENV`, which
+    /// this service does not know, so unset the `__Secure-` name is read when one was
+    /// sent, else the plain one (which a plain-HTTP page may plant).
+    #[arg(long, env = "COOKIE_SECURE", value_parser = clap::builder::BoolishValueParser::new())]
     pub cookie_secure: Option<bool>,
 }
 

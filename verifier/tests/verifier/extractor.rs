@@ -68,6 +68,39 @@ async fn a_token_in_the_header_or_either_cookie_gets_the_callers_claims() {
     }
 }
 
+/// Told the server's `COOKIE_SECURE`, the extractor reads only the names the server sets:
+/// a plain cookie (which a plain-HTTP page may plant) counts for nothing beside `Secure`
+/// ones, and the other way round.
+#[tokio::test]
+async fn told_cookie_secure_the_extractor_reads_only_the_servers_names() {
+    let f = Fixture::start().await;
+    let token = f.token();
+    let http = reqwest::Client::new();
+    for secure in [true, false] {
+        let verifier = f
+            .jwks
+            .builder(&f.clock)
+            .cookie_secure(secure)
+            .build()
+            .unwrap();
+        let url = serve(verifier).await;
+        let (ours, other) = if secure {
+            ("__Secure-access_token", "access_token")
+        } else {
+            ("access_token", "__Secure-access_token")
+        };
+        let cookie = |name: &str| format!("{name}={token}");
+        let (status, body, _) = call(http.get(&url).header("cookie", cookie(ours))).await;
+        assert_eq!((status, body), (StatusCode::OK, json!("user-1")), "{ours}");
+        let (status, body, _) = call(http.get(&url).header("cookie", cookie(other))).await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::UNAUTHORIZED, error("missing_token")),
+            "{other}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn refusals_answer_as_the_backend_does() {
     let f = Fixture::start().await;
