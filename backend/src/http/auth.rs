@@ -101,7 +101,7 @@ async fn register(
         return Ok((StatusCode::CREATED, CookieJar::new(), Json(body)));
     }
     let issued = state.sessions.start(user, client, Proof::Password).await?;
-    let jar = with_device_cookie(&state, CookieJar::new(), &issued.user, None);
+    let jar = with_device_cookie(&state, &issued.user, None);
     let (jar, Json(signed_in)) = respond(&state, jar, &sent, &issued);
     let body = Registered {
         user: signed_in.user,
@@ -154,26 +154,20 @@ async fn login(
         return Err(ApiError::new(ErrorCode::EmailNotVerified));
     }
     if signed_in.user.totp_enabled_at.is_some() {
-        return super::mfa::second_step(&state, CookieJar::new(), &signed_in).await;
+        return super::mfa::second_step(&state, &signed_in).await;
     }
     let issued = state
         .sessions
         .start(signed_in.user, client, Proof::Password)
         .await?;
-    let jar = with_device_cookie(
-        &state,
-        CookieJar::new(),
-        &issued.user,
-        signed_in.device_id.as_deref(),
-    );
+    let jar = with_device_cookie(&state, &issued.user, signed_in.device_id.as_deref());
     Ok(respond(&state, jar, &sent, &issued).into_response())
 }
 
 /// Every sign-in renews the browser's device cookie for the account (same device id when
-/// it had a valid one).
+/// it had a valid one): a jar holding it, for the answer's other cookies to join.
 pub(super) fn with_device_cookie(
     state: &HttpState,
-    jar: CookieJar,
     user: &UserRow,
     device_id: Option<&str>,
 ) -> CookieJar {
@@ -182,7 +176,7 @@ pub(super) fn with_device_cookie(
         device_id,
         state.clock.now_secs(),
     );
-    state.cookies.set_device(jar, value)
+    state.cookies.set_device(CookieJar::new(), value)
 }
 
 /// The current session stays; every other session of the user ends, and the browser's
@@ -219,12 +213,7 @@ async fn change_password(
     state.sessions.reject(ended);
     let event = Event::new(Action::PasswordChanged, &auth.user_id, &client);
     state.audit.record(event).await;
-    let jar = with_device_cookie(
-        &state,
-        CookieJar::new(),
-        &changed.user,
-        changed.device_id.as_deref(),
-    );
+    let jar = with_device_cookie(&state, &changed.user, changed.device_id.as_deref());
     Ok((StatusCode::NO_CONTENT, jar))
 }
 

@@ -148,7 +148,7 @@ async fn verify(
         .sessions
         .start(user, client, Proof::SecondFactor)
         .await?;
-    let jar = with_device_cookie(&state, CookieJar::new(), &issued.user, device_id.as_deref());
+    let jar = with_device_cookie(&state, &issued.user, device_id.as_deref());
     let jar = state.cookies.clear_mfa_ticket(jar);
     Ok(respond(&state, jar, &sent, &issued).into_response())
 }
@@ -157,14 +157,13 @@ async fn verify(
 /// and the ticket cookie; no session.
 pub(super) async fn second_step(
     state: &HttpState,
-    jar: CookieJar,
     signed_in: &SignedIn,
 ) -> Result<Response, ApiError> {
     let ticket = state
         .mfa
         .start_ticket(&signed_in.user, signed_in.device_id.as_deref())
         .await?;
-    let jar = state.cookies.set_mfa_ticket(jar, ticket.token);
+    let jar = state.cookies.set_mfa_ticket(CookieJar::new(), ticket.token);
     let body = MfaRequired {
         mfa_required: ticket.methods,
     };

@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use serde_json::Value;
 use shared::names::paths;
@@ -233,6 +232,6 @@ async fn login_finish(
         }
     };
     let issued = state.sessions.start(user, client, Proof::Passkey).await?;
-    let jar = with_device_cookie(&state, CookieJar::new(), &issued.user, None);
+    let jar = with_device_cookie(&state, &issued.user, None);
     Ok(respond(&state, jar, &sent, &issued).into_response())
 }

@@ -77,7 +77,7 @@ async fn reset(
     state.sessions.reject(ended);
     let event = Event::new(Action::PasswordReset, &user.id, &client);
     state.audit.record(event).await;
-    let jar = with_device_cookie(&state, CookieJar::new(), &user, None);
+    let jar = with_device_cookie(&state, &user, None);
     Ok((StatusCode::NO_CONTENT, jar))
 }
 

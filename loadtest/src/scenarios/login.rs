@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use http::StatusCode;
 use shared::names::paths;
 
-use super::reads::{Get, access_cookie, connections, p99};
+use super::reads::{self, Get, access_cookie, connections, p99};
 use super::{Context, Member, members};
 use crate::client::{Failure, post_json};
 use crate::load::{self, Workload};
@@ -121,8 +121,8 @@ pub async fn run(context: &mut Context) -> anyhow::Result<Outcome> {
         ),
         format!(
             "a thread woken by another waited (p99) {} idle, {} during logins",
-            wait(idle_wake),
-            wait(flooded_wake)
+            reads::format_ms(idle_wake),
+            reads::format_ms(flooded_wake)
         ),
     ];
     if let Some(memory) = context.memory() {
@@ -183,10 +183,6 @@ fn hash_times(count: usize, start: &Barrier) -> anyhow::Result<Vec<Duration>> {
 fn median(times: &mut [Duration]) -> Duration {
     times.sort_unstable();
     times[times.len() / 2]
-}
-
-fn wait(p99_ms: Option<f64>) -> String {
-    p99_ms.map_or_else(|| "—".to_owned(), |ms| format!("{ms:.2} ms"))
 }
 
 fn millis(time: Duration) -> f64 {

@@ -139,7 +139,10 @@ async fn authenticated(
 
 /// A measurement's p99 latency, for a note.
 pub fn p99(measurement: &load::Measurement) -> String {
-    measurement
-        .quantile_ms(0.99)
-        .map_or_else(|| "—".to_owned(), |ms| format!("{ms:.2} ms"))
+    format_ms(measurement.quantile_ms(0.99))
+}
+
+/// Milliseconds as the tables show them (`—`: none).
+pub fn format_ms(ms: Option<f64>) -> String {
+    ms.map_or_else(|| "—".to_owned(), |ms| format!("{ms:.2} ms"))
 }
