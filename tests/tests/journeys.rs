@@ -750,9 +750,21 @@ async fn the_login_page_offers_a_passkey_in_the_email_autofill() {
     // Signed out, the login page asks in the background for a passkey from the email
     // field's autofill; the virtual authenticator answers as a user who picks it would:
     // signed in, with nothing typed and no button pressed.
+    // The page was already signed in at home, so the sign-out, then the passkey's
+    // sign-in, are awaited in the server's log before the page is looked at again (the
+    // page alone would pass before either happened).
     chrome.click("#sign-out").await;
+    let finish = "/api/auth/passkeys/login/finish";
+    let signed_out_then_in = eventually(Duration::from_secs(10), || async {
+        app.answered("/api/auth/logout") == 1 && app.answered(finish) >= 1
+    })
+    .await;
+    assert!(
+        signed_out_then_in,
+        "no sign-out, or no passkey sign-in after it"
+    );
     signed_in_at_home(&chrome, email).await;
-    assert_eq!(app.answered("/api/auth/passkeys/login/finish"), 1);
+    assert_eq!(app.answered(finish), 1);
     chrome.finish("passkey-autofill").await;
 }
 
