@@ -4,9 +4,10 @@
 //! server is idle (as the logins hash: two hashes side by side share the caches and the
 //! memory bus, and on a virtual machine perhaps one physical core, so each takes longer
 //! than a hash alone; the time of a hash alone is given too).
-//! A few paced readers of `/api/products` run beside the logins, to show what a login
-//! flood does to everyone else's latency, and a thread of the tool waking another, to show
-//! how much of that is the machine's own (how long a woken thread waits for a core).
+//! A few paced readers of `/api/products` and of `/api/me` (a database read) run beside
+//! the logins, to show what a login flood does to everyone else's latency, and a thread
+//! of the tool waking another, to show how much of that is the machine's own (how long a
+//! woken thread waits for a core).
 
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -26,7 +27,7 @@ use crate::users::{FORWARDED_FOR, Population};
 /// Virtual clients signing in, each as its own user, one login at a time (more right
 /// logins of one account at the very same moment would meet the throttle's delay).
 const CLIENTS: usize = 8;
-/// Readers of `/api/products` beside them.
+/// Readers of `/api/products`, and as many of `/api/me`, beside them.
 const READERS: usize = 2;
 /// Each reader sends a request every this often: enough for a p99, too few to take CPU
 /// from the hashing.
@@ -75,29 +76,41 @@ pub async fn run(context: &mut Context) -> anyhow::Result<Outcome> {
     let cookie = access_cookie(context).await?;
     let reading = context.plan.paced(READER_PACE);
     let probe = WakeProbe::start(PROBE_PACE);
-    let idle = load::run(
-        Get::new(paths::PRODUCTS, Some(cookie.clone())),
-        connections(context, READERS),
-        reading,
-    )
-    .await;
+    let (idle, idle_me) = tokio::join!(
+        load::run(
+            Get::new(paths::PRODUCTS, Some(cookie.clone())),
+            connections(context, READERS),
+            reading,
+        ),
+        load::run(
+            Get::new(paths::ME, Some(cookie.clone())),
+            connections(context, READERS),
+            reading,
+        ),
+    );
     let idle_wake = tokio::task::spawn_blocking(|| probe.finish()).await?;
 
     let login = Login {
         population: Arc::clone(&context.population),
     };
     let probe = WakeProbe::start(PROBE_PACE);
-    let (mut measurement, flooded) = tokio::join!(
+    let (mut measurement, flooded, flooded_me) = tokio::join!(
         load::run(login, members, context.plan),
         load::run(
-            Get::new(paths::PRODUCTS, Some(cookie)),
+            Get::new(paths::PRODUCTS, Some(cookie.clone())),
+            connections(context, READERS),
+            reading,
+        ),
+        load::run(
+            Get::new(paths::ME, Some(cookie)),
             connections(context, READERS),
             reading,
         ),
     );
     let flooded_wake = tokio::task::spawn_blocking(|| probe.finish()).await?;
-    measurement.add_failures(&idle);
-    measurement.add_failures(&flooded);
+    for readers in [&idle, &idle_me, &flooded, &flooded_me] {
+        measurement.add_failures(readers);
+    }
 
     side_by_side.extend(time_hashes(hashes, cores).await?);
     alone.extend(time_hashes(hashes, 1).await?);
@@ -120,6 +133,11 @@ pub async fn run(context: &mut Context) -> anyhow::Result<Outcome> {
             p99(&flooded)
         ),
         format!(
+            "me p99 with {READERS} readers (a database read each): {} idle, {} during logins",
+            p99(&idle_me),
+            p99(&flooded_me)
+        ),
+        format!(
             "a thread woken by another waited (p99) {} idle, {} during logins",
             reads::format_ms(idle_wake),
             reads::format_ms(flooded_wake)
@@ -131,7 +149,7 @@ pub async fn run(context: &mut Context) -> anyhow::Result<Outcome> {
     Ok(Outcome {
         name: ScenarioName::Login,
         case: String::new(),
-        concurrency: format!("{CLIENTS} (+{READERS} readers)"),
+        concurrency: format!("{CLIENTS} (+{} readers)", 2 * READERS),
         measurement,
         notes,
     })
