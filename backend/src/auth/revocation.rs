@@ -201,4 +201,29 @@ mod tests {
         );
         assert!(revoked.synced.elapsed() < Duration::from_secs(30));
     }
+
+    /// A poll whose answer comes late (here: it waits for its connection) leaves the set
+    /// as fresh as when the query was sent, not as when the answer came: revocations
+    /// committed in between are not in the answer.
+    #[tokio::test]
+    async fn the_set_is_as_fresh_as_when_its_query_was_sent() {
+        let (_dir, store) = crate::store::testing::fresh_store().await;
+        let revoked = RevokedSessions::default();
+        let held = crate::store::testing::hold_poller(&store).await;
+        let load = revoked.load(&store, 0, 0);
+        tokio::pin!(load);
+        assert!(
+            futures::poll!(&mut load).is_pending(),
+            "the query waits for its connection"
+        );
+        let answerable_from = revoked.synced.now();
+        drop(held);
+        load.await.unwrap();
+        let marked = revoked.synced.nanos.load(Ordering::Acquire);
+        assert!(
+            marked <= answerable_from,
+            "marked at {marked} ns, after the connection was free at {answerable_from} ns"
+        );
+        store.close().await;
+    }
 }

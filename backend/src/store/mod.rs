@@ -273,6 +273,12 @@ pub(crate) mod testing {
         store.migrate().await.unwrap();
         (dir, store)
     }
+
+    /// Takes the revocation poll's one connection: the poll's next query waits until the
+    /// returned connection is dropped.
+    pub async fn hold_poller(store: &Store) -> sqlx::pool::PoolConnection<sqlx::Any> {
+        store.poller.acquire().await.unwrap()
+    }
 }
 
 #[cfg(test)]
