@@ -275,7 +275,7 @@ pub(crate) mod testing {
     }
 
     /// Takes the revocation poll's one connection: the poll's next query waits until the
-    /// returned connection is dropped.
+    /// returned connection is dropped (and fails with `PoolTimedOut` after 3 s).
     pub async fn hold_poller(store: &Store) -> sqlx::pool::PoolConnection<sqlx::Any> {
         store.poller.acquire().await.unwrap()
     }

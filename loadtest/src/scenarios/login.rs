@@ -12,13 +12,13 @@
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use http::StatusCode;
+use http::{HeaderValue, StatusCode};
 use shared::names::paths;
 
 use super::reads::{self, Get, access_cookie, connections, p99};
 use super::{Context, Member, members};
 use crate::client::{Failure, post_json};
-use crate::load::{self, Workload};
+use crate::load::{self, Measurement, Plan, Workload};
 use crate::machine::{self, WakeProbe};
 use crate::options::ScenarioName;
 use crate::report::Outcome;
@@ -76,36 +76,16 @@ pub async fn run(context: &mut Context) -> anyhow::Result<Outcome> {
     let cookie = access_cookie(context).await?;
     let reading = context.plan.paced(READER_PACE);
     let probe = WakeProbe::start(PROBE_PACE);
-    let (idle, idle_me) = tokio::join!(
-        load::run(
-            Get::new(paths::PRODUCTS, Some(cookie.clone())),
-            connections(context, READERS),
-            reading,
-        ),
-        load::run(
-            Get::new(paths::ME, Some(cookie.clone())),
-            connections(context, READERS),
-            reading,
-        ),
-    );
+    let (idle, idle_me) = read(context, &cookie, reading).await;
     let idle_wake = tokio::task::spawn_blocking(|| probe.finish()).await?;
 
     let login = Login {
         population: Arc::clone(&context.population),
     };
     let probe = WakeProbe::start(PROBE_PACE);
-    let (mut measurement, flooded, flooded_me) = tokio::join!(
+    let (mut measurement, (flooded, flooded_me)) = tokio::join!(
         load::run(login, members, context.plan),
-        load::run(
-            Get::new(paths::PRODUCTS, Some(cookie.clone())),
-            connections(context, READERS),
-            reading,
-        ),
-        load::run(
-            Get::new(paths::ME, Some(cookie)),
-            connections(context, READERS),
-            reading,
-        ),
+        read(context, &cookie, reading),
     );
     let flooded_wake = tokio::task::spawn_blocking(|| probe.finish()).await?;
     for readers in [&idle, &idle_me, &flooded, &flooded_me] {
@@ -153,6 +133,32 @@ pub async fn run(context: &mut Context) -> anyhow::Result<Outcome> {
         measurement,
         notes,
     })
+}
+
+/// The readers of `/api/products` and those of `/api/me`, each group paced by `reading`
+/// and spreading its readers evenly over the pace; the second group starts half a step
+/// later, so that no two readers send at the same moment.
+async fn read(
+    context: &Context,
+    cookie: &HeaderValue,
+    reading: Plan,
+) -> (Measurement, Measurement) {
+    let step = READER_PACE / u32::try_from(2 * READERS).unwrap_or(u32::MAX);
+    let products = load::run(
+        Get::new(paths::PRODUCTS, Some(cookie.clone())),
+        connections(context, READERS),
+        reading,
+    );
+    let me = async {
+        tokio::time::sleep(step).await;
+        load::run(
+            Get::new(paths::ME, Some(cookie.clone())),
+            connections(context, READERS),
+            reading,
+        )
+        .await
+    };
+    tokio::join!(products, me)
 }
 
 /// The times of `count` hashes with the backend's own argon2id parameters on each of

@@ -1,6 +1,7 @@
 //! Reads: `GET /api/health` (the floor of a request), and `GET /api/products` and
 //! `GET /api/me` with a signed-in user's access token (signature, claims and the
-//! revoked-session set, no database), compared with the floor.
+//! revoked-session set, no database; `/api/me` adds one read by primary key), compared
+//! with the floor.
 
 use std::time::Duration;
 
