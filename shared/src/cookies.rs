@@ -19,7 +19,7 @@
 //! used here because the SPA would carry it and its time and percent-encoding crates
 //! for these few lines, and because it takes a `&str`, so one foreign byte loses the line.
 
-use crate::names::cookies::SECURE_PREFIX;
+use crate::names::cookies::{SECURE_PREFIX, prefix};
 
 /// The value of the last cookie named exactly `prefix` followed by `name` on any of
 /// `lines`.
@@ -40,8 +40,7 @@ pub fn last<'a>(
 pub fn secure_first<'a>(lines: &[&'a [u8]], name: &str) -> Option<&'a str> {
     let lines = || lines.iter().copied();
     let secure_sent = values(lines(), SECURE_PREFIX, name).next().is_some();
-    let prefix = if secure_sent { SECURE_PREFIX } else { "" };
-    last(lines(), prefix, name)
+    last(lines(), prefix(secure_sent), name)
 }
 
 /// The raw values, in order, of the pairs named exactly `prefix` followed by `name`.

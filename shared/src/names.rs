@@ -107,6 +107,12 @@ pub mod cookies {
     pub const MFA_TICKET: &str = "mfa_ticket";
     /// The prefix of every cookie name with `COOKIE_SECURE`.
     pub const SECURE_PREFIX: &str = "__Secure-";
+
+    /// What precedes every cookie name: [`SECURE_PREFIX`] for `Secure` cookies, else
+    /// nothing.
+    pub const fn prefix(secure: bool) -> &'static str {
+        if secure { SECURE_PREFIX } else { "" }
+    }
 }
 
 /// The double-submit header that must equal the CSRF cookie on state-changing requests.

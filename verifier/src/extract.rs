@@ -96,8 +96,7 @@ fn cookie(headers: &HeaderMap, name: &str, secure: Option<bool>) -> Option<Strin
         .collect();
     let found = match secure {
         None => shared::cookies::secure_first(&lines, name),
-        Some(true) => shared::cookies::last(lines, cookies::SECURE_PREFIX, name),
-        Some(false) => shared::cookies::last(lines, "", name),
+        Some(secure) => shared::cookies::last(lines, cookies::prefix(secure), name),
     };
     found.filter(|value| !value.is_empty()).map(str::to_owned)
 }

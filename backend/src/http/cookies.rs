@@ -9,7 +9,7 @@ use crate::auth::device::DEVICE_TTL_SECS;
 use crate::auth::sessions::IssuedTokens;
 use crate::crypto::{is_token_shaped, random_token};
 
-use shared::names::cookies::SECURE_PREFIX;
+use shared::names::cookies::prefix;
 pub use shared::names::cookies::{ACCESS, CSRF, DEVICE, MFA_TICKET, REFRESH};
 use shared::names::paths::MFA_PREFIX;
 
@@ -34,11 +34,7 @@ impl CookiePolicy {
 
     /// The on-the-wire name of a cookie.
     pub fn name(&self, base: &'static str) -> String {
-        if self.secure {
-            format!("{SECURE_PREFIX}{base}")
-        } else {
-            base.to_owned()
-        }
+        format!("{}{base}", prefix(self.secure))
     }
 
     /// The value of one of our cookies in the request's `Cookie` headers, by the rule of
@@ -47,9 +43,9 @@ impl CookiePolicy {
     /// own pair. No jar is built of everything the browser sent, which matters for the
     /// access token, read on every authenticated request.
     pub fn find(&self, headers: &HeaderMap, base: &'static str) -> Option<String> {
-        let prefix = if self.secure { SECURE_PREFIX } else { "" };
         let lines = headers.get_all(header::COOKIE).into_iter();
-        shared::cookies::last(lines.map(HeaderValue::as_bytes), prefix, base).map(str::to_owned)
+        shared::cookies::last(lines.map(HeaderValue::as_bytes), prefix(self.secure), base)
+            .map(str::to_owned)
     }
 
     /// Sets the access, refresh and CSRF cookies for freshly issued tokens. The CSRF token
