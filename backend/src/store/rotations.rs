@@ -429,6 +429,7 @@ fn same_failure(error: &sqlx::Error) -> sqlx::Error {
 #[cfg(test)]
 mod tests {
     use shared::Role;
+    use sqlx::PgConnection;
 
     use super::*;
     use crate::store::testing::{fresh_store, sqlite_url};
@@ -438,6 +439,13 @@ mod tests {
     /// holding the current token `"old-i"`.
     async fn sessions(count: usize) -> (tempfile::TempDir, Store, Vec<String>) {
         let (dir, store) = fresh_store().await;
+        let ids = add_sessions(&store, count).await;
+        (dir, store, ids)
+    }
+
+    /// Stores one user and `count` live sessions of theirs, session `i` holding the
+    /// current token `"old-i"`.
+    async fn add_sessions(store: &Store, count: usize) -> Vec<String> {
         let user = NewUser {
             email: "ada@example.com",
             password_hash: "hash",
@@ -464,7 +472,7 @@ mod tests {
             assert!(created.is_some());
             ids.push(session.id);
         }
-        (dir, store, ids)
+        ids
     }
 
     /// Queues the rotation of `old` to `new` at `now`, as waiting since `queued`.
@@ -636,6 +644,120 @@ mod tests {
         assert_eq!(session.id, ids[0]);
         let again = store.rotate_refresh_token("old-0", "new-0", 1001).await;
         assert!(again.unwrap().is_none());
+        store.close().await;
+    }
+
+    /// A fresh PostgreSQL database (dropped with its handle), a store on it, two
+    /// live sessions as [`add_sessions`] makes them, and a connection of another client
+    /// to take row locks with.
+    async fn on_postgres() -> (testkit::database::TestDatabase, Store, PgConnection) {
+        let database = testkit::database::TestDatabase::postgres().await;
+        let store = Store::connect(database.url()).await.unwrap();
+        add_sessions(&store, 2).await;
+        let other = PgConnection::connect(database.url()).await.unwrap();
+        (database, store, other)
+    }
+
+    /// Returns once a statement of the store waits for a row lock that `other` holds.
+    async fn until_blocked_by(other: &mut PgConnection) {
+        let blocked = async {
+            loop {
+                let (waiting,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM pg_stat_activity \
+                     WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))",
+                )
+                .fetch_one(&mut *other)
+                .await
+                .unwrap();
+                if waiting > 0 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), blocked)
+            .await
+            .expect("the batch never waited for the lock");
+    }
+
+    /// Takes the row lock of the refresh token `token` in `other`'s open transaction.
+    async fn lock_token(other: &mut PgConnection, token: &str) {
+        sqlx::query("BEGIN").execute(&mut *other).await.unwrap();
+        sqlx::query("UPDATE refresh_tokens SET issued_at = issued_at WHERE token_hash = $1")
+            .bind(token)
+            .execute(&mut *other)
+            .await
+            .unwrap();
+    }
+
+    /// A rotation whose request goes away while its batch runs is not committed: the
+    /// batch is rolled back and runs again without it, and the others rotate.
+    #[tokio::test]
+    async fn a_rotation_whose_request_leaves_mid_batch_is_rolled_back() {
+        let (_database, store, mut other) = on_postgres().await;
+        lock_token(&mut other, "old-1").await;
+        let left = ask(&store, "old-0", "new-0", 1000, Instant::now());
+        let kept = ask(&store, "old-1", "new-1", 1000, Instant::now());
+        until_blocked_by(&mut other).await;
+        drop(left);
+        sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+
+        assert!(kept.await.unwrap().unwrap().is_some());
+        let rotated: Vec<_> = tokens(&store)
+            .await
+            .into_iter()
+            .map(|(token, _, rotated)| (token, rotated.is_some()))
+            .collect();
+        let expected = [("new-1", false), ("old-0", false), ("old-1", true)];
+        let expected: Vec<_> = expected
+            .iter()
+            .map(|(token, rotated)| (token.to_string(), *rotated))
+            .collect();
+        assert_eq!(rotated, expected);
+        store.close().await;
+    }
+
+    /// A batch that PostgreSQL ends to break a deadlock runs again, and its rotations
+    /// succeed. Here the batch holds both sessions and waits for a token that another
+    /// client holds, which then asks for one of the sessions; the other client waits
+    /// longer before looking for deadlocks, so it is the batch that PostgreSQL ends.
+    #[tokio::test]
+    async fn a_batch_ended_to_break_a_deadlock_runs_again() {
+        let (_database, store, mut other) = on_postgres().await;
+        sqlx::query("SET deadlock_timeout = '60s'")
+            .execute(&mut other)
+            .await
+            .unwrap();
+        lock_token(&mut other, "old-1").await;
+        let first = ask(&store, "old-0", "new-0", 1000, Instant::now());
+        let second = ask(&store, "old-1", "new-1", 1000, Instant::now());
+        until_blocked_by(&mut other).await;
+        // Waits for the batch's lock on the session until PostgreSQL ends the batch.
+        sqlx::query("UPDATE sessions SET last_used_at = 5 WHERE id = 'session-0'")
+            .execute(&mut other)
+            .await
+            .unwrap();
+        sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+
+        for result in [first.await.unwrap(), second.await.unwrap()] {
+            assert!(result.unwrap().is_some());
+        }
+        let rotated: Vec<_> = tokens(&store)
+            .await
+            .into_iter()
+            .map(|(token, _, rotated)| (token, rotated.is_some()))
+            .collect();
+        let expected = [
+            ("new-0", false),
+            ("new-1", false),
+            ("old-0", true),
+            ("old-1", true),
+        ];
+        let expected: Vec<_> = expected
+            .iter()
+            .map(|(token, rotated)| (token.to_string(), *rotated))
+            .collect();
+        assert_eq!(rotated, expected);
         store.close().await;
     }
 
