@@ -27,7 +27,7 @@ use super::sessions::{recently_signed_in, require_recent_sign_in};
 use super::throttle;
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::store::{InsertError, NewPasskey, PasskeyRow, Store, UserRow};
+use crate::store::{InsertError, NewPasskey, PasskeyRow, PasskeyUse, Store, UserRow};
 
 /// How long a ceremony may take (ms): WebAuthn's own default time-out.
 pub const CEREMONY_TTL_MS: i64 = 5 * 60 * 1000;
@@ -180,11 +180,13 @@ impl Passkeys {
         serde_json::to_value(options).map_err(Error::internal)
     }
 
-    /// Verifies the browser's assertion; returns the user it signs in. Every failure is
-    /// `invalid_credentials`, as for a wrong password; it counts as a failed attempt (for
-    /// the audit log) only once one of our ceremonies was used up, which login start limits
-    /// per IP, and names the account once the credential is known.
-    pub async fn login_finish(&self, credential: &Value) -> Result<UserRow, Refused> {
+    /// Verifies the browser's assertion; returns the user it signs in and the passkey's
+    /// use, which the session's start records (`Proof::Passkey`): it refuses the sign-in
+    /// if the passkey is gone by then, or another sign-in used its counter value. Every
+    /// failure is `invalid_credentials`, as for a wrong password; it counts as a failed
+    /// attempt (for the audit log) only once one of our ceremonies was used up, which
+    /// login start limits per IP, and names the account once the credential is known.
+    pub async fn login_finish(&self, credential: &Value) -> Result<(UserRow, PasskeyUse), Refused> {
         let invalid = || Error::new(ErrorCode::InvalidCredentials);
         let webauthn = self.webauthn()?;
         let challenge = challenge_of(credential).ok_or_else(invalid)?;
@@ -195,7 +197,7 @@ impl Passkeys {
             .await?
             .ok_or_else(invalid)?;
         let mut user_id = None;
-        self.finish_login(credential, webauthn, &challenge, state, now, &mut user_id)
+        self.finish_login(credential, webauthn, &challenge, state, &mut user_id)
             .await
             .map_err(|error| Refused {
                 error,
@@ -209,9 +211,8 @@ impl Passkeys {
         webauthn: &Webauthn,
         challenge: &str,
         state: String,
-        now: i64,
         user_id: &mut Option<String>,
-    ) -> Result<UserRow, Error> {
+    ) -> Result<(UserRow, PasskeyUse), Error> {
         let invalid = || Error::new(ErrorCode::InvalidCredentials);
         let state: DiscoverableAuthentication =
             serde_json::from_str(&state).map_err(Error::internal)?;
@@ -245,15 +246,7 @@ impl Passkeys {
             .then(|| serde_json::to_string(&passkey))
             .transpose()
             .map_err(Error::internal)?;
-        let recorded = self
-            .store
-            .passkey_used(&row.id, result.counter(), updated.as_deref(), now)
-            .await?;
-        if !recorded {
-            // Another sign-in used this counter value, or a higher one, meanwhile.
-            return Err(invalid());
-        }
-        // Signed in: the start no longer counts against the IP.
+        // The signature is proven: the start no longer counts against the IP.
         self.store.settle_attempt(challenge, None).await?;
         let user = self
             .store
@@ -263,7 +256,13 @@ impl Passkeys {
         if user.disabled_at.is_some() {
             return Err(Error::new(ErrorCode::AccountDisabled));
         }
-        Ok(user)
+        let used = PasskeyUse {
+            id: row.id,
+            user_id: row.user_id,
+            counter: result.counter(),
+            credential: updated,
+        };
+        Ok((user, used))
     }
 }
 

@@ -16,27 +16,8 @@ use super::revocation::RevokedSessions;
 use crate::clock::Clock;
 use crate::store::{ActingSession, SessionRow, Store, UserRow};
 
-/// What a new session was earned with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Proof {
-    /// A password (or a new account): not enough for an account with TOTP on.
-    Password,
-    /// A password and a second factor (a TOTP or recovery code).
-    SecondFactor,
-    /// A passkey, which counts as both.
-    Passkey,
-}
+pub use crate::store::Proof;
 
-impl Proof {
-    /// Its name in the audit log.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Password => "password",
-            Self::SecondFactor => "second_factor",
-            Self::Passkey => "passkey",
-        }
-    }
-}
 /// Who is signing in from where, recorded on the session.
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
@@ -149,15 +130,16 @@ impl Sessions {
             ip: Some(client.ip.clone()),
         };
         // Conditional on the account still being enabled, its password still the one
-        // checked, and, for a password alone, TOTP still off: a sign-in racing `user
-        // disable`, a password change or TOTP being turned on cannot leave a live session
+        // checked, for a password alone TOTP still off, and for a passkey the passkey
+        // still there: a sign-in racing `user disable`, a password change, TOTP being
+        // turned on, `user mfa-reset` or the passkey's removal cannot leave a live session
         // behind.
         let Some(ended) = self
             .store
             .create_session(
                 &session,
                 &user.password_hash,
-                proof != Proof::Password,
+                &proof,
                 &refresh_token::hash(&refresh_token),
                 MAX_LIVE_SESSIONS,
             )

@@ -219,8 +219,8 @@ async fn login_finish(
     sent: HeaderMap,
     AppJson(body): AppJson<PasskeyLoginBody>,
 ) -> Result<Response, ApiError> {
-    let user = match state.passkeys.login_finish(&body.credential).await {
-        Ok(user) => user,
+    let (user, used) = match state.passkeys.login_finish(&body.credential).await {
+        Ok(proven) => proven,
         Err(Refused { error, attempt }) => {
             if let Some(user_id) = attempt
                 && error.code() == ErrorCode::InvalidCredentials
@@ -231,7 +231,23 @@ async fn login_finish(
             return Err(error.into());
         }
     };
-    let issued = state.sessions.start(user, client, Proof::Passkey).await?;
+    let user_id = user.id.clone();
+    let issued = match state
+        .sessions
+        .start(user, client.clone(), Proof::Passkey(used))
+        .await
+    {
+        Ok(issued) => issued,
+        Err(error) => {
+            // The passkey went meanwhile, or a clone of it used this counter value.
+            if error.code() == ErrorCode::InvalidCredentials {
+                state
+                    .audit
+                    .sign_in_failed(Named::User(user_id), &client, "passkey");
+            }
+            return Err(error.into());
+        }
+    };
     let jar = with_device_cookie(&state, &issued.user, None);
     Ok(respond(&state, jar, &sent, &issued).into_response())
 }

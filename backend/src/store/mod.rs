@@ -23,8 +23,8 @@ pub use account_tokens::{NewAccountToken, TokenPurpose, VerificationSlot};
 pub use audit::AuditRow;
 pub use keys::SigningKeyRow;
 pub use mfa::{NotEnabled, TicketTry, TotpConfirmation};
-pub use passkeys::{NewPasskey, PasskeyRow};
-pub use sessions::{ActingSession, RefreshTokenState, SessionRow};
+pub use passkeys::{NewPasskey, PasskeyRow, PasskeyUse};
+pub use sessions::{ActingSession, Proof, RefreshTokenState, SessionRow};
 pub use throttle::{FailureScope, Subject};
 pub use users::{NewUser, UserRow};
 

@@ -22,6 +22,46 @@ pub struct PasskeyRow {
     pub last_used_at: Option<i64>,
 }
 
+/// What a sign-in with a passkey records of it: the signature counter the assertion
+/// carried and, when the authenticator changed it, the updated credential. It is recorded
+/// in the transaction that starts the session ([`Store::create_session`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyUse {
+    /// Our id of the passkey.
+    pub id: String,
+    /// Whose it is.
+    pub user_id: String,
+    /// The assertion's signature counter.
+    pub counter: u32,
+    /// The credential as webauthn-rs serialises it after the sign-in, when it changed.
+    pub credential: Option<String>,
+}
+
+/// Records a sign-in with a passkey in `tx`: only if the passkey is still its user's and
+/// its counter rises (or the authenticator keeps none: 0, as synced passkeys do). False
+/// (nothing recorded) when the passkey is gone (removed, or an `mfa-reset`) or another
+/// sign-in already used this counter value or a higher one: the signal of a cloned
+/// authenticator.
+pub(super) async fn record_use(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    used: &PasskeyUse,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE passkeys SET last_used_at = $1, sign_count = $2, \
+         credential = COALESCE($3, credential) WHERE id = $4 AND user_id = $5 \
+         AND (sign_count < $2 OR (sign_count = 0 AND $2 = 0))",
+    )
+    .bind(now)
+    .bind(i64::from(used.counter))
+    .bind(used.credential.as_deref())
+    .bind(&used.id)
+    .bind(&used.user_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// A new passkey.
 #[derive(Debug, Clone, Copy)]
 pub struct NewPasskey<'a> {
@@ -185,31 +225,6 @@ impl Store {
         .bind(credential_id)
         .fetch_optional(&self.reads)
         .await
-    }
-
-    /// Records a sign-in with a passkey, its signature counter and its updated credential:
-    /// only if the counter rises (or the authenticator keeps none: 0, as synced passkeys
-    /// do). False (nothing recorded) when another sign-in already used this counter value
-    /// or a higher one: the signal of a cloned authenticator.
-    pub async fn passkey_used(
-        &self,
-        id: &str,
-        counter: u32,
-        credential: Option<&str>,
-        now: i64,
-    ) -> sqlx::Result<bool> {
-        let done = sqlx::query(
-            "UPDATE passkeys SET last_used_at = $1, sign_count = $2, \
-             credential = COALESCE($3, credential) WHERE id = $4 \
-             AND (sign_count < $2 OR (sign_count = 0 AND $2 = 0))",
-        )
-        .bind(now)
-        .bind(i64::from(counter))
-        .bind(credential)
-        .bind(id)
-        .execute(&self.writes)
-        .await?;
-        Ok(done.rows_affected() > 0)
     }
 
     /// Deletes one of the user's passkeys while the acting session is live and recent:

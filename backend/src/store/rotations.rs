@@ -433,7 +433,7 @@ mod tests {
 
     use super::*;
     use crate::store::testing::{fresh_store, sqlite_url};
-    use crate::store::{NewUser, Store};
+    use crate::store::{NewUser, Proof, Store};
 
     /// A store on a fresh SQLite file, and `count` live sessions of one user, session `i`
     /// holding the current token `"old-i"`.
@@ -466,7 +466,7 @@ mod tests {
                 ip: None,
             };
             let created = store
-                .create_session(&session, "hash", false, &format!("old-{i}"), 100)
+                .create_session(&session, "hash", &Proof::Password, &format!("old-{i}"), 100)
                 .await
                 .unwrap();
             assert!(created.is_some());

@@ -1,6 +1,30 @@
 //! The `sessions` and `refresh_tokens` tables.
 
+use super::passkeys::{self, PasskeyUse};
 use super::{Store, UserRow, account_tokens};
+
+/// What a new session was earned with, which [`Store::create_session`] checks again in
+/// the transaction that creates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Proof {
+    /// A password (or a new account): not enough for an account with TOTP on.
+    Password,
+    /// A password and a second factor (a TOTP or recovery code).
+    SecondFactor,
+    /// A passkey, which counts as both; its use is recorded with the session.
+    Passkey(PasskeyUse),
+}
+
+impl Proof {
+    /// Its name in the audit log.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::SecondFactor => "second_factor",
+            Self::Passkey(_) => "passkey",
+        }
+    }
+}
 
 /// A session as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -62,20 +86,22 @@ pub(super) const COLUMNS: &str =
 
 impl Store {
     /// Creates a session with its first refresh token (by hash), if its user exists, is
-    /// enabled and still has the password hash `password_hash` (the one the sign-in
-    /// checked), and ends the user's least recently used live sessions beyond `max_live`.
-    /// Returns the ids of the sessions it ended, or `None` (and creates nothing) when the
-    /// user is disabled, gone, or changed their password meanwhile.
+    /// enabled, still has the password hash `password_hash` (the one the sign-in
+    /// checked) and still accepts `proof` (a password alone: TOTP off; a passkey: recorded,
+    /// see [`passkeys::record_use`]), and ends the user's least recently used live sessions
+    /// beyond `max_live`. Returns the ids of the sessions it ended, or `None` (and creates
+    /// nothing, records nothing) when the user is disabled, gone, changed their password
+    /// meanwhile, or the proof no longer holds.
     ///
     /// The first statement writes the user's row (changing nothing), which takes its lock
-    /// until commit: a concurrent `disable_user` then either sees this session and revokes
-    /// it, or commits first and this finds the user disabled; and concurrent sign-ins of
-    /// one user count each other's sessions.
+    /// until commit: a concurrent `disable_user`, `reset_mfa` or removal of a passkey then
+    /// either sees this session (and revokes it) or commits first and this finds what it
+    /// changed; and concurrent sign-ins of one user count each other's sessions.
     pub async fn create_session(
         &self,
         session: &SessionRow,
         password_hash: &str,
-        second_factor: bool,
+        proof: &Proof,
         token_hash: &str,
         max_live: i64,
     ) -> sqlx::Result<Option<Vec<String>>> {
@@ -86,10 +112,17 @@ impl Store {
         )
         .bind(&session.user_id)
         .bind(password_hash)
-        .bind(second_factor)
+        .bind(*proof != Proof::Password)
         .execute(&mut *tx)
         .await?;
-        if enabled.rows_affected() == 0 {
+        let proven = match proof {
+            Proof::Passkey(used) => {
+                used.user_id == session.user_id
+                    && passkeys::record_use(&mut tx, used, session.created_at).await?
+            }
+            Proof::Password | Proof::SecondFactor => true,
+        };
+        if enabled.rows_affected() == 0 || !proven {
             tx.rollback().await?;
             return Ok(None);
         }

@@ -210,3 +210,11 @@ pub async fn add_passkey(
         )
         .await
 }
+
+/// The client of a sign-in a test starts through the application's state, not over HTTP.
+pub fn direct_client() -> backend::auth::sessions::ClientInfo {
+    backend::auth::sessions::ClientInfo {
+        user_agent: None,
+        ip: "203.0.113.9".into(),
+    }
+}

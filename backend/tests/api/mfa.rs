@@ -432,10 +432,7 @@ async fn a_password_sign_in_racing_the_confirmation_gets_no_session() {
     let code = code_at(&secret, app.clock_now());
     let confirmed = send_code(&owner, CONFIRM, &code).await;
     assert_eq!(confirmed.status(), StatusCode::OK);
-    let client = backend::auth::sessions::ClientInfo {
-        user_agent: None,
-        ip: "203.0.113.9".into(),
-    };
+    let client = direct_client();
     let late = app
         .state
         .sessions

@@ -7,6 +7,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use testkit::passkey::SoftAuthenticator;
 
+use backend::auth::sessions::Proof;
+
 use crate::helpers::*;
 
 /// The origin the server's relying party is (`PUBLIC_URL`'s default in development).
@@ -444,4 +446,37 @@ async fn a_cloned_authenticator_racing_itself_signs_in_once_per_counter_value() 
             "round {round}: one counter value, {signed_in} sign-ins"
         );
     }
+}
+
+/// A passkey sign-in whose assertion was verified just before an operator's `mfa-reset`
+/// (or the owner's removal of the passkey) committed gets no session: the passkey's use is
+/// recorded in the transaction that creates the session, which finds it gone.
+#[tokio::test]
+async fn a_passkey_removed_while_it_signs_in_starts_no_session() {
+    let app = spawn_app().await;
+    let email = "lost-phone@example.com";
+    let (browser, _) = app.signed_in(email).await;
+    let mut key = SoftAuthenticator::new(ORIGIN);
+    assert_eq!(
+        add_passkey(&browser, &mut key, "Lost phone").await.status(),
+        StatusCode::CREATED
+    );
+    let options = login_options(&app).await;
+    let credential = key.get(&options, None).unwrap();
+    let (user, used) = app.state.passkeys.login_finish(&credential).await.unwrap();
+    let reset = app.state.store.reset_mfa(email, app.clock_now_ms()).await;
+    assert!(reset.unwrap().is_some());
+
+    let client = direct_client();
+    let late = app
+        .state
+        .sessions
+        .start(user, client, Proof::Passkey(used))
+        .await;
+    assert!(
+        late.is_err(),
+        "a passkey removed by mfa-reset started a session"
+    );
+    let user = app.state.store.user_by_email(email).await.unwrap().unwrap();
+    assert!(app.live_sessions(&user.id).await.is_empty());
 }

@@ -4,6 +4,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
+use backend::store::Proof;
+
 use crate::helpers::*;
 
 const NEW_PASSWORD: &str = "a whole new passphrase here";
@@ -130,7 +132,13 @@ async fn a_sign_in_checked_against_the_old_password_gets_no_session() {
     let created = app
         .state
         .store
-        .create_session(&late, &before.password_hash, false, "late-hash", 100)
+        .create_session(
+            &late,
+            &before.password_hash,
+            &Proof::Password,
+            "late-hash",
+            100,
+        )
         .await
         .unwrap();
     assert_eq!(created, None);

@@ -3,6 +3,8 @@
 use reqwest::StatusCode;
 use shared::SessionInfo;
 
+use backend::store::Proof;
+
 use crate::helpers::*;
 
 #[tokio::test]
@@ -151,7 +153,7 @@ async fn a_user_keeps_at_most_a_hundred_live_sessions() {
             .create_session(
                 &session,
                 &stored.password_hash,
-                false,
+                &Proof::Password,
                 &format!("hash-{i}"),
                 100,
             )
