@@ -86,12 +86,12 @@ pub(super) const COLUMNS: &str =
 
 impl Store {
     /// Creates a session with its first refresh token (by hash), if its user exists, is
-    /// enabled, still has the password hash `password_hash` (the one the sign-in
-    /// checked) and still accepts `proof` (a password alone: TOTP off; a passkey: recorded,
-    /// see [`passkeys::record_use`]), and ends the user's least recently used live sessions
-    /// beyond `max_live`. Returns the ids of the sessions it ended, or `None` (and creates
-    /// nothing, records nothing) when the user is disabled, gone, changed their password
-    /// meanwhile, or the proof no longer holds.
+    /// enabled, still has the password hash `password_hash` (the one the sign-in checked)
+    /// and still accepts `proof` (a password alone: TOTP off; a second factor: TOTP on; a
+    /// passkey: recorded, see [`passkeys::record_use`]), and ends the user's least
+    /// recently used live sessions beyond `max_live`. Returns the ids of the sessions it
+    /// ended, or `None` (and creates nothing, records nothing) when the user is disabled,
+    /// gone, changed their password meanwhile, or the proof no longer holds.
     ///
     /// The first statement writes the user's row (changing nothing), which takes its lock
     /// until commit: a concurrent `disable_user`, `reset_mfa` or removal of a passkey then
@@ -106,13 +106,16 @@ impl Store {
         max_live: i64,
     ) -> sqlx::Result<Option<Vec<String>>> {
         let mut tx = self.writes.begin().await?;
+        // A password alone needs TOTP off, a second factor needs it on (an `mfa-reset`
+        // took it away), a passkey either.
         let enabled = sqlx::query(
             "UPDATE users SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NULL \
-             AND password_hash = $2 AND (totp_enabled_at IS NULL OR $3)",
+             AND password_hash = $2 AND ($3 OR (totp_enabled_at IS NULL) = $4)",
         )
         .bind(&session.user_id)
         .bind(password_hash)
-        .bind(*proof != Proof::Password)
+        .bind(matches!(proof, Proof::Passkey(_)))
+        .bind(*proof == Proof::Password)
         .execute(&mut *tx)
         .await?;
         let proven = match proof {

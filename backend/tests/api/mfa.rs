@@ -454,6 +454,27 @@ async fn a_password_sign_in_racing_the_confirmation_gets_no_session() {
     assert!(with_code.is_ok());
 }
 
+/// A second step whose code was accepted just before an operator's `mfa-reset` committed
+/// gets no session: the reset revokes every session of the account, and none may start
+/// after it on the strength of a factor it removed.
+#[tokio::test]
+async fn a_second_step_racing_an_mfa_reset_gets_no_session() {
+    let app = spawn_app().await;
+    let email = "reset-racer@example.com";
+    with_totp(&app, email).await;
+    // The row the second step read, its password and code already checked.
+    let before = app.state.store.user_by_email(email).await.unwrap().unwrap();
+    let reset = app.state.store.reset_mfa(email, app.clock_now_ms()).await;
+    assert!(reset.unwrap().is_some());
+    let late = app
+        .state
+        .sessions
+        .start(before.clone(), direct_client(), Proof::SecondFactor)
+        .await;
+    assert!(late.is_err(), "a removed second factor started a session");
+    assert!(app.live_sessions(&before.id).await.is_empty());
+}
+
 #[tokio::test]
 async fn turning_it_off_is_throttled_like_a_sign_in() {
     let app = spawn_app().await;
