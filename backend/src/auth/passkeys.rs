@@ -181,8 +181,9 @@ impl Passkeys {
     }
 
     /// Verifies the browser's assertion; returns the user it signs in and the passkey's
-    /// use, which the session's start records (`Proof::Passkey`): it refuses the sign-in
-    /// if the passkey is gone by then, or another sign-in used its counter value. Every
+    /// use, which the session's start records (`Proof::Passkey`), taking back the count of
+    /// the ceremony's start: it refuses the sign-in (the start still counted) if the
+    /// passkey is gone by then, or another sign-in used its counter value. Every
     /// failure is `invalid_credentials`, as for a wrong password; it counts as a failed
     /// attempt (for the audit log) only once one of our ceremonies was used up, which
     /// login start limits per IP, and names the account once the credential is known.
@@ -246,8 +247,6 @@ impl Passkeys {
             .then(|| serde_json::to_string(&passkey))
             .transpose()
             .map_err(Error::internal)?;
-        // The signature is proven: the start no longer counts against the IP.
-        self.store.settle_attempt(challenge, None).await?;
         let user = self
             .store
             .user_by_id(&row.user_id)
@@ -261,6 +260,7 @@ impl Passkeys {
             user_id: row.user_id,
             counter: result.counter(),
             credential: updated,
+            ceremony: challenge.to_owned(),
         };
         Ok((user, used))
     }

@@ -130,10 +130,10 @@ impl Sessions {
             ip: Some(client.ip.clone()),
         };
         // Conditional on the account still being enabled, its password still the one
-        // checked, for a password alone TOTP still off, and for a passkey the passkey
-        // still there: a sign-in racing `user disable`, a password change, TOTP being
-        // turned on, `user mfa-reset` or the passkey's removal cannot leave a live session
-        // behind.
+        // checked, for a password alone TOTP still off, for a second factor TOTP still on,
+        // and for a passkey the passkey still there: a sign-in racing `user disable`, a
+        // password change, TOTP being turned on or `user mfa-reset` cannot leave a live
+        // session behind, nor one with a passkey whose removal committed first.
         let Some(ended) = self
             .store
             .create_session(

@@ -35,13 +35,16 @@ pub struct PasskeyUse {
     pub counter: u32,
     /// The credential as webauthn-rs serialises it after the sign-in, when it changed.
     pub credential: Option<String>,
+    /// The challenge of the sign-in's ceremony, whose start counts against the client's
+    /// IP until the sign-in completes: taken back with the use recorded.
+    pub ceremony: String,
 }
 
-/// Records a sign-in with a passkey in `tx`: only if the passkey is still its user's and
-/// its counter rises (or the authenticator keeps none: 0, as synced passkeys do). False
-/// (nothing recorded) when the passkey is gone (removed, or an `mfa-reset`) or another
-/// sign-in already used this counter value or a higher one: the signal of a cloned
-/// authenticator.
+/// Records a sign-in with a passkey in `tx`, and takes back the count of its ceremony's
+/// start: only if the passkey is still its user's and its counter rises (or the
+/// authenticator keeps none: 0, as synced passkeys do). False (nothing recorded, the start
+/// still counted) when the passkey is gone (removed, or an `mfa-reset`) or another sign-in
+/// already used this counter value or a higher one: the signal of a cloned authenticator.
 pub(super) async fn record_use(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     used: &PasskeyUse,
@@ -59,7 +62,14 @@ pub(super) async fn record_use(
     .bind(&used.user_id)
     .execute(&mut **tx)
     .await?;
-    Ok(done.rows_affected() > 0)
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM login_failures WHERE attempt = $1")
+        .bind(&used.ceremony)
+        .execute(&mut **tx)
+        .await?;
+    Ok(true)
 }
 
 /// A new passkey.

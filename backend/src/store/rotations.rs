@@ -720,7 +720,11 @@ mod tests {
     /// A batch that PostgreSQL ends to break a deadlock runs again, and its rotations
     /// succeed. Here the batch holds both sessions and waits for a token that another
     /// client holds, which then asks for one of the sessions; the other client waits
-    /// longer before looking for deadlocks, so it is the batch that PostgreSQL ends.
+    /// longer before looking for deadlocks (setting that needs a superuser, as the test
+    /// server's `postgres` is), so it is the batch that PostgreSQL ends. The batch looks
+    /// once, `deadlock_timeout` (1 s) after it starts waiting: the other client's request
+    /// must come before that, and if it did not, the batch's rotations fail (3 s of lock
+    /// wait) and so does the test; it cannot pass without the retry.
     #[tokio::test]
     async fn a_batch_ended_to_break_a_deadlock_runs_again() {
         let (_database, store, mut other) = on_postgres().await;

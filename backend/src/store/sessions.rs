@@ -94,9 +94,11 @@ impl Store {
     /// gone, changed their password meanwhile, or the proof no longer holds.
     ///
     /// The first statement writes the user's row (changing nothing), which takes its lock
-    /// until commit: a concurrent `disable_user`, `reset_mfa` or removal of a passkey then
-    /// either sees this session (and revokes it) or commits first and this finds what it
-    /// changed; and concurrent sign-ins of one user count each other's sessions.
+    /// until commit: a concurrent `disable_user` or `reset_mfa` then either sees this
+    /// session (and revokes it) or commits first and this finds what it changed; the
+    /// removal of a passkey (which ends no session) either comes after this sign-in or
+    /// leaves it nothing to record; and concurrent sign-ins of one user count each other's
+    /// sessions.
     pub async fn create_session(
         &self,
         session: &SessionRow,

@@ -422,6 +422,8 @@ async fn a_session_ended_while_adding_a_passkey_adds_none() {
     assert!(stored.is_empty(), "no passkey was stored");
 }
 
+/// Of two sign-ins with the same counter value, one gets in; the other is refused and its
+/// ceremony's start stays counted against the IP, as an abandoned one's does.
 #[tokio::test]
 async fn a_cloned_authenticator_racing_itself_signs_in_once_per_counter_value() {
     let app = spawn_app().await;
@@ -446,6 +448,14 @@ async fn a_cloned_authenticator_racing_itself_signs_in_once_per_counter_value() 
             "round {round}: one counter value, {signed_in} sign-ins"
         );
     }
+    // The 8 refused sign-ins still count against the IP (the 8 completed ones do not): 92
+    // more starts reach the limit of 100.
+    for i in 0..92 {
+        let start = app.browser().post("/api/auth/passkeys/login/start").await;
+        assert_eq!(start.status(), StatusCode::OK, "start {i}");
+    }
+    let refused = app.browser().post("/api/auth/passkeys/login/start").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
 /// A passkey sign-in whose assertion was verified just before an operator's `mfa-reset`
