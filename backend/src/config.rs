@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretBox, SecretString};
 
 use lettre::message::Mailbox;
 
-use crate::auth::signing_keys::KeyAlgorithm;
+use crate::auth::signing_keys::{self, KeyAlgorithm};
 use crate::crypto::random_token;
 use crate::mail::MailUrl;
 
@@ -179,6 +179,11 @@ pub struct Config {
     pub mail_retry_delays: Vec<Duration>,
 }
 
+/// The shortest `KEY_PUBLISH_DELAY`: two of the instances' reads of the key set
+/// ([`signing_keys::POLL_INTERVAL`]), so that each has read it since the key was made.
+const MIN_KEY_PUBLISH_DELAY: Duration =
+    Duration::from_secs(2 * signing_keys::POLL_INTERVAL.as_secs());
+
 impl Config {
     /// Validates the flags, loading (or, in development, creating) the secret.
     pub fn from_args(args: ServeArgs) -> anyhow::Result<Self> {
@@ -188,6 +193,13 @@ impl Config {
         let refresh_token_ttl = positive(args.refresh_token_ttl, "REFRESH_TOKEN_TTL")?;
         if refresh_token_ttl <= access_token_ttl {
             bail!("REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL");
+        }
+        if args.key_publish_delay < MIN_KEY_PUBLISH_DELAY {
+            bail!(
+                "KEY_PUBLISH_DELAY must be at least {}: every instance reads the signing keys \
+                 once a second and must know a key before it signs",
+                humantime::format_duration(MIN_KEY_PUBLISH_DELAY)
+            );
         }
         if !args.revocation_max_staleness.is_zero()
             && args.revocation_max_staleness < Duration::from_secs(1)

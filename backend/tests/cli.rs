@@ -41,6 +41,30 @@ fn production_refuses_to_start_without_a_secret() {
     );
 }
 
+/// A key must be published long enough for every instance to read it before it signs:
+/// the server does not start, and `keys rotate` makes no key, with less than 2 s.
+#[test]
+fn a_signing_key_published_too_briefly_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in [&["serve"][..], &["keys", "rotate"]] {
+        let output = run(backend(dir.path())
+            .args(command)
+            .env(
+                "JWT_SECRET",
+                "dev-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
+            )
+            .env("KEY_PUBLISH_DELAY", "1s")
+            // Refused too, but only once the configuration has passed: without the
+            // check this would be the error (and `serve` does not start either way).
+            .env("DATABASE_URL", "sqlite::memory:"));
+        let stderr = one_line_error(&output);
+        assert!(
+            stderr.contains("KEY_PUBLISH_DELAY must be at least 2s"),
+            "{stderr}"
+        );
+    }
+}
+
 #[test]
 fn production_refuses_a_weak_secret_without_printing_it() {
     let dir = tempfile::tempdir().unwrap();
