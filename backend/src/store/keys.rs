@@ -32,13 +32,24 @@ impl Store {
     }
 
     /// Adds a key; with `only_if_none`, only while there is no key at all (the first key of
-    /// a new database; instances starting together may each add one, which is harmless:
-    /// the same one signs everywhere and the others retire). False when nothing was added.
+    /// a new database: of instances starting together, one adds it). False when nothing
+    /// was added.
     pub async fn insert_signing_key(
         &self,
         key: &SigningKeyRow,
         only_if_none: bool,
     ) -> sqlx::Result<bool> {
+        let mut tx = self.writes.begin().await?;
+        if only_if_none && !self.is_sqlite {
+            // Each of two instances starting together would see no key and add one (an
+            // EdDSA key's id is random, so they do not conflict). This lock conflicts with
+            // itself and with any insert: the second waits for the first to commit, and
+            // its statement then sees that key. On SQLite the statement runs under the
+            // database's write lock already.
+            sqlx::query("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+        }
         let done = sqlx::query(&format!(
             "INSERT INTO signing_keys ({COLUMNS}) SELECT $1, $2, $3, $4, $5, $6 \
              WHERE NOT $7 OR NOT EXISTS (SELECT 1 FROM signing_keys) \
@@ -51,8 +62,67 @@ impl Store {
         .bind(key.created_at)
         .bind(key.activates_at)
         .bind(only_if_none)
-        .execute(&self.writes)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::store::testing::{blocked_by, fresh_postgres};
+
+    /// Of two instances adding the first key of an empty PostgreSQL database at once, one
+    /// adds it; the other waits for it and adds none.
+    #[tokio::test]
+    async fn instances_starting_together_add_one_first_key() {
+        let (_database, store, mut other) = fresh_postgres().await;
+        // Another instance's first key, not yet committed.
+        sqlx::query("BEGIN").execute(&mut other).await.unwrap();
+        sqlx::query(&format!(
+            "INSERT INTO signing_keys ({COLUMNS}) VALUES ('first', 'EdDSA', 's', 'p', 0, 0)"
+        ))
+        .execute(&mut other)
+        .await
+        .unwrap();
+        let ours = SigningKeyRow {
+            kid: "second".into(),
+            alg: "EdDSA".into(),
+            secret: Some("s".into()),
+            public_key: Some("p".into()),
+            created_at: 0,
+            activates_at: 0,
+        };
+        let second = tokio::spawn({
+            let store = store.clone();
+            async move { store.insert_signing_key(&ours, true).await }
+        });
+        // It waits for the first; without the lock it would not, seeing no key committed.
+        let settled = async {
+            while !second.is_finished() && !blocked_by(&mut other).await {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), settled)
+            .await
+            .unwrap();
+        sqlx::query("COMMIT").execute(&mut other).await.unwrap();
+        assert!(
+            !second.await.unwrap().unwrap(),
+            "a second first key was added"
+        );
+        let kids: Vec<String> = store
+            .signing_keys()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|key| key.kid)
+            .collect();
+        assert_eq!(kids, ["first"]);
+        store.close().await;
     }
 }

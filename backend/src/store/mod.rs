@@ -274,6 +274,45 @@ pub(crate) mod testing {
         (dir, store)
     }
 
+    pub use testkit::database::TestDatabase;
+
+    /// A fresh PostgreSQL database (dropped with its handle), a migrated store on it, and
+    /// a connection of another client, to take locks with.
+    pub async fn fresh_postgres() -> (TestDatabase, Store, sqlx::PgConnection) {
+        let database = TestDatabase::postgres().await;
+        let store = Store::connect(database.url()).await.unwrap();
+        store.migrate().await.unwrap();
+        let other = <sqlx::PgConnection as sqlx::Connection>::connect(database.url())
+            .await
+            .unwrap();
+        (database, store, other)
+    }
+
+    /// Returns once a statement of another connection waits for a lock that `other`
+    /// holds (fails the test after 10 s).
+    pub async fn until_blocked_by(other: &mut sqlx::PgConnection) {
+        let blocked = async {
+            while !blocked_by(other).await {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), blocked)
+            .await
+            .expect("nothing waited for the lock");
+    }
+
+    /// Whether a statement of another connection waits for a lock that `other` holds.
+    pub async fn blocked_by(other: &mut sqlx::PgConnection) -> bool {
+        let (waiting,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM pg_stat_activity \
+             WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))",
+        )
+        .fetch_one(other)
+        .await
+        .unwrap();
+        waiting > 0
+    }
+
     /// Takes the revocation poll's one connection: the poll's next query waits until the
     /// returned connection is dropped (and fails with `PoolTimedOut` after 3 s).
     pub async fn hold_poller(store: &Store) -> sqlx::pool::PoolConnection<sqlx::Any> {

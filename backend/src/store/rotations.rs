@@ -432,7 +432,9 @@ mod tests {
     use sqlx::PgConnection;
 
     use super::*;
-    use crate::store::testing::{fresh_store, sqlite_url};
+    use crate::store::testing::{
+        TestDatabase, fresh_postgres, fresh_store, sqlite_url, until_blocked_by,
+    };
     use crate::store::{NewUser, Proof, Store};
 
     /// A store on a fresh SQLite file, and `count` live sessions of one user, session `i`
@@ -647,37 +649,12 @@ mod tests {
         store.close().await;
     }
 
-    /// A fresh PostgreSQL database (dropped with its handle), a store on it, two
-    /// live sessions as [`add_sessions`] makes them, and a connection of another client
-    /// to take row locks with.
-    async fn on_postgres() -> (testkit::database::TestDatabase, Store, PgConnection) {
-        let database = testkit::database::TestDatabase::postgres().await;
-        let store = Store::connect(database.url()).await.unwrap();
+    /// A fresh PostgreSQL database with two live sessions as [`add_sessions`] makes
+    /// them, a store on it, and a connection of another client to take row locks with.
+    async fn on_postgres() -> (TestDatabase, Store, PgConnection) {
+        let (database, store, other) = fresh_postgres().await;
         add_sessions(&store, 2).await;
-        let other = PgConnection::connect(database.url()).await.unwrap();
         (database, store, other)
-    }
-
-    /// Returns once a statement of the store waits for a row lock that `other` holds.
-    async fn until_blocked_by(other: &mut PgConnection) {
-        let blocked = async {
-            loop {
-                let (waiting,): (i64,) = sqlx::query_as(
-                    "SELECT COUNT(*) FROM pg_stat_activity \
-                     WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))",
-                )
-                .fetch_one(&mut *other)
-                .await
-                .unwrap();
-                if waiting > 0 {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(10), blocked)
-            .await
-            .expect("the batch never waited for the lock");
     }
 
     /// Takes the row lock of the refresh token `token` in `other`'s open transaction.
