@@ -181,8 +181,7 @@ pub struct Config {
 
 /// The shortest `KEY_PUBLISH_DELAY`: two of the instances' reads of the key set
 /// ([`signing_keys::POLL_INTERVAL`]), so that each has read it since the key was made.
-const MIN_KEY_PUBLISH_DELAY: Duration =
-    Duration::from_secs(2 * signing_keys::POLL_INTERVAL.as_secs());
+const MIN_KEY_PUBLISH_DELAY: Duration = signing_keys::POLL_INTERVAL.saturating_mul(2);
 
 impl Config {
     /// Validates the flags, loading (or, in development, creating) the secret.

@@ -42,11 +42,11 @@ fn production_refuses_to_start_without_a_secret() {
 }
 
 /// A key must be published long enough for every instance to read it before it signs:
-/// the server does not start, and `keys rotate` makes no key, with less than 2 s.
+/// the server does not start, and the `keys` commands refuse, with less than 2 s.
 #[test]
 fn a_signing_key_published_too_briefly_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    for command in [&["serve"][..], &["keys", "rotate"]] {
+    for command in [&["serve"][..], &["keys", "rotate"], &["keys", "list"]] {
         let output = run(backend(dir.path())
             .args(command)
             .env(

@@ -253,6 +253,9 @@ impl Passkeys {
             .await?
             .ok_or_else(invalid)?;
         if user.disabled_at.is_some() {
+            // Proven, so not held against the IP, as a right password on a disabled
+            // account is not.
+            self.store.settle_attempt(challenge, None).await?;
             return Err(Error::new(ErrorCode::AccountDisabled));
         }
         let used = PasskeyUse {

@@ -136,8 +136,9 @@ pub async fn admit_reset_request(
 
 /// Counts the start of a passkey sign-in against the client's IP (a subject prefixed
 /// `passkey:`, apart from sign-in failures), with the IP limit of sign-ins: 100 in 15
-/// minutes, then 429. A sign-in that completes takes its start back ([`settle`] with
-/// `attempt`), so only abandoned or failed ceremonies add up.
+/// minutes, then 429. A sign-in that completes takes its start back (in the transaction
+/// that starts its session, `Store::create_session`), as does one refused only because
+/// the account is disabled, so only abandoned or failed ceremonies add up.
 pub async fn admit_passkey_start(
     store: &Store,
     ip: &str,

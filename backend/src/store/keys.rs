@@ -41,11 +41,18 @@ impl Store {
     ) -> sqlx::Result<bool> {
         let mut tx = self.writes.begin().await?;
         if only_if_none && !self.is_sqlite {
+            let (any,): (bool,) = sqlx::query_as("SELECT EXISTS (SELECT 1 FROM signing_keys)")
+                .fetch_one(&mut *tx)
+                .await?;
+            if any {
+                tx.rollback().await?;
+                return Ok(false);
+            }
             // Each of two instances starting together would see no key and add one (an
-            // EdDSA key's id is random, so they do not conflict). This lock conflicts with
-            // itself and with any insert: the second waits for the first to commit, and
-            // its statement then sees that key. On SQLite the statement runs under the
-            // database's write lock already.
+            // EdDSA key's id is random, so they do not conflict). This lock, taken only
+            // while there is no key, conflicts with itself and with any insert: the second
+            // waits for the first to commit, and its statement then sees that key. On
+            // SQLite the statement runs under the database's write lock already.
             sqlx::query("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE")
                 .execute(&mut *tx)
                 .await?;
