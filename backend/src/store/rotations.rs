@@ -493,6 +493,20 @@ mod tests {
         store.rotations.submit(request, queued).unwrap()
     }
 
+    /// Checks every stored token, by hash, and whether it was rotated away.
+    async fn assert_rotated(store: &Store, expected: &[(&str, bool)]) {
+        let rotated: Vec<(String, bool)> = tokens(store)
+            .await
+            .into_iter()
+            .map(|(token, _, rotated)| (token, rotated.is_some()))
+            .collect();
+        let expected: Vec<(String, bool)> = expected
+            .iter()
+            .map(|(token, rotated)| (token.to_string(), *rotated))
+            .collect();
+        assert_eq!(rotated, expected);
+    }
+
     /// `(token_hash, session_id, rotated_at)` of every token, by hash.
     async fn tokens(store: &Store) -> Vec<(String, String, Option<i64>)> {
         sqlx::query_as(
@@ -552,17 +566,11 @@ mod tests {
         let kept = ask(&store, "old-1", "new-1", 1000, Instant::now());
         drop(writer);
         assert!(kept.await.unwrap().unwrap().is_some());
-        let rotated: Vec<_> = tokens(&store)
-            .await
-            .into_iter()
-            .map(|(token, _, rotated)| (token, rotated.is_some()))
-            .collect();
-        let expected = [("new-1", false), ("old-0", false), ("old-1", true)];
-        let expected: Vec<_> = expected
-            .iter()
-            .map(|(token, rotated)| (token.to_string(), *rotated))
-            .collect();
-        assert_eq!(rotated, expected);
+        assert_rotated(
+            &store,
+            &[("new-1", false), ("old-0", false), ("old-1", true)],
+        )
+        .await;
         store.close().await;
     }
 
@@ -680,17 +688,11 @@ mod tests {
         sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
 
         assert!(kept.await.unwrap().unwrap().is_some());
-        let rotated: Vec<_> = tokens(&store)
-            .await
-            .into_iter()
-            .map(|(token, _, rotated)| (token, rotated.is_some()))
-            .collect();
-        let expected = [("new-1", false), ("old-0", false), ("old-1", true)];
-        let expected: Vec<_> = expected
-            .iter()
-            .map(|(token, rotated)| (token.to_string(), *rotated))
-            .collect();
-        assert_eq!(rotated, expected);
+        assert_rotated(
+            &store,
+            &[("new-1", false), ("old-0", false), ("old-1", true)],
+        )
+        .await;
         store.close().await;
     }
 
@@ -723,22 +725,16 @@ mod tests {
         for result in [first.await.unwrap(), second.await.unwrap()] {
             assert!(result.unwrap().is_some());
         }
-        let rotated: Vec<_> = tokens(&store)
-            .await
-            .into_iter()
-            .map(|(token, _, rotated)| (token, rotated.is_some()))
-            .collect();
-        let expected = [
-            ("new-0", false),
-            ("new-1", false),
-            ("old-0", true),
-            ("old-1", true),
-        ];
-        let expected: Vec<_> = expected
-            .iter()
-            .map(|(token, rotated)| (token.to_string(), *rotated))
-            .collect();
-        assert_eq!(rotated, expected);
+        assert_rotated(
+            &store,
+            &[
+                ("new-0", false),
+                ("new-1", false),
+                ("old-0", true),
+                ("old-1", true),
+            ],
+        )
+        .await;
         store.close().await;
     }
 
